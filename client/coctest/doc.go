@@ -1,0 +1,18 @@
+// Package coctest is a fake Huawei Cloud COC issue-ticket API for tests
+// and local trials (the fake-coc subcommand serves it).
+//
+// A Server is an http.Handler speaking the wire protocol of the real
+// service: it verifies every SDK-HMAC-SHA256 signature with client.Verify
+// (checked against the shared signing vectors), answers refusals the way
+// the API gateway does (401 APIG.0301, 404 APIG.0101, 429 APIG.0308,
+// 503 APIG.0202), validates create bodies as COC documents them (400
+// GOM.00007256), and keeps tickets in memory for create, show (400
+// COC.00067003 when unknown) and list-tickets. Faults are scripted, never
+// random: FailNext, DropAfterCreate (the ambiguous case), SetDown,
+// SetLatency and a QPS limit. Tests assert outcomes through Tickets,
+// TicketsBySourceID, Ticket, Calls and Throttled, and drive the ticket
+// lifecycle with Complete, Delete and Forget.
+//
+// It owns no real network state: wrap it with httptest.NewServer, or serve
+// it with an http.Server.
+package coctest

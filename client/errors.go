@@ -1,0 +1,183 @@
+package client
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Error codes the client knows (API.md 4, 5 and 8).
+const (
+	CodeSuccess          = "GOM.00000000"
+	CodeInvalidParameter = "GOM.00007256"
+	CodeTicketNotFound   = "COC.00067003"
+	CodeThrottled        = "APIG.0308"
+	CodeAuthFailed       = "APIG.0301"
+	CodeForbidden        = "APIG.0302"
+	CodeAPINotFound      = "APIG.0101"
+	CodeBackendDown      = "APIG.0202"
+	CodeBackendTimeout   = "APIG.0203"
+)
+
+// Class says what the caller may do after an error.
+type Class int
+
+const (
+	// ClassRetryable: COC did not act on the request (or it was a read);
+	// trying again later is safe.
+	ClassRetryable Class = iota
+	// ClassPermanent: COC refused the request; retrying the same request
+	// gives the same answer (fix the configuration or the data).
+	ClassPermanent
+	// ClassAmbiguous: a create may or may not have produced a ticket (the
+	// request was sent and no clear answer came back). Look the ticket up by
+	// source_id before creating again.
+	ClassAmbiguous
+)
+
+// String returns "retryable", "permanent" or "ambiguous", the class label
+// of coc_bridge_coc_errors_total.
+func (c Class) String() string {
+	switch c {
+	case ClassRetryable:
+		return "retryable"
+	case ClassPermanent:
+		return "permanent"
+	case ClassAmbiguous:
+		return "ambiguous"
+	}
+	return "class(" + strconv.Itoa(int(c)) + ")"
+}
+
+// Error is a failed COC call: an error answer, an unreadable answer, or no
+// answer at all (then StatusCode is 0 and Err holds the transport error).
+// It never holds credentials or signatures.
+type Error struct {
+	Operation  string        // create_ticket, get_ticket or list_tickets
+	StatusCode int           // HTTP status; 0 when no answer arrived
+	Code       string        // COC or API gateway error code, e.g. GOM.00007256
+	Message    string        // error_msg, or the start of an unparsable body
+	RequestID  string        // X-Request-Id (or the envelope's request_id)
+	RetryAfter time.Duration // from a Retry-After header; 0 when absent
+	Attempts   int           // HTTP attempts the call made
+	Class      Class
+	Err        error // underlying cause, if any
+}
+
+// Error formats as "coc create_ticket: http 400 GOM.00007256: Invalid
+// parameter (request id X)".
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("coc")
+	if e.Operation != "" {
+		b.WriteString(" ")
+		b.WriteString(e.Operation)
+	}
+	b.WriteString(": ")
+	if e.StatusCode != 0 {
+		b.WriteString("http ")
+		b.WriteString(strconv.Itoa(e.StatusCode))
+		if e.Code != "" {
+			b.WriteString(" ")
+			b.WriteString(e.Code)
+		}
+		if e.Message != "" {
+			b.WriteString(": ")
+			b.WriteString(e.Message)
+		}
+		if e.Err != nil {
+			b.WriteString(": ")
+			b.WriteString(e.Err.Error())
+		}
+	} else {
+		switch {
+		case e.Err != nil:
+			b.WriteString(e.Err.Error())
+		case e.Message != "":
+			b.WriteString(e.Message)
+		default:
+			b.WriteString(e.Class.String() + " error")
+		}
+	}
+	if e.RequestID != "" {
+		b.WriteString(" (request id ")
+		b.WriteString(e.RequestID)
+		b.WriteString(")")
+	}
+	return b.String()
+}
+
+// Unwrap returns the underlying cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Classify returns the class of err: the Class of an *Error in its chain;
+// otherwise (a context error of the caller included) ClassRetryable.
+func Classify(err error) Class {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Class
+	}
+	return ClassRetryable
+}
+
+// IsTicketNotFound reports whether err says the ticket does not exist:
+// COC.00067003 (COC answers it with HTTP 400), or a 404 to a show request
+// that is not an API gateway code. A gateway 404 (APIG.0101, "API not
+// found") means a wrong endpoint or path, never a missing ticket.
+func IsTicketNotFound(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	if e.Code == CodeTicketNotFound {
+		return true
+	}
+	return e.Operation == OpGetTicket && e.StatusCode == http.StatusNotFound && !isGatewayCode(e.Code)
+}
+
+// IsAuthError reports whether COC's gateway refused the credentials or the
+// signature (HTTP 401/403, APIG.0301/APIG.0302).
+func IsAuthError(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	code := normalizeCode(e.Code)
+	return e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden ||
+		code == CodeAuthFailed || code == CodeForbidden
+}
+
+// normalizeCode maps the "APIGW." spelling of gateway codes to "APIG.".
+func normalizeCode(code string) string {
+	if rest, ok := strings.CutPrefix(code, "APIGW."); ok {
+		return "APIG." + rest
+	}
+	return code
+}
+
+func isGatewayCode(code string) bool {
+	return strings.HasPrefix(code, "APIG.") || strings.HasPrefix(code, "APIGW.")
+}
+
+// isThrottle reports a throttling answer.
+func isThrottle(status int, code string) bool {
+	return status == http.StatusTooManyRequests || normalizeCode(code) == CodeThrottled
+}
+
+// classifyAnswer classifies an error answer that arrived with a status.
+// A 504 or APIG.0203 to a create is ambiguous: the backend may have created
+// the ticket after the gateway gave up waiting.
+func classifyAnswer(op string, status int, code string) Class {
+	code = normalizeCode(code)
+	switch {
+	case isThrottle(status, code):
+		return ClassRetryable
+	case op == OpCreateTicket && (status == http.StatusGatewayTimeout || code == CodeBackendTimeout):
+		return ClassAmbiguous
+	case status >= 500:
+		return ClassRetryable
+	}
+	return ClassPermanent
+}

@@ -1,0 +1,108 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Operation names: the operation label of every coc_bridge_coc_* metric,
+// the Operation of an *Error, and the names coctest counts calls under.
+const (
+	OpCreateTicket = "create_ticket"
+	OpGetTicket    = "get_ticket"
+	OpListTickets  = "list_tickets"
+)
+
+// metrics are the client's collectors (names fixed by CONTRACT.md).
+type metrics struct {
+	requests  *prometheus.CounterVec   // operation, status ("200", "503", "error")
+	duration  *prometheus.HistogramVec // operation; one observation per HTTP attempt
+	retries   *prometheus.CounterVec   // operation; attempts beyond the first
+	throttled *prometheus.CounterVec   // operation; 429 or APIG.0308 answers
+	errors    *prometheus.CounterVec   // operation, class; calls that returned an error
+	rateWait  prometheus.Histogram     // time spent waiting for the token bucket
+}
+
+// newMetrics builds the client's collectors and registers them on reg (nil:
+// not registered). Collectors already registered by another client on the
+// same registry are reused, so two clients can share one registry.
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	r := &registrar{reg: reg}
+	m := &metrics{
+		requests: register(r, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "coc_bridge_coc_requests_total",
+			Help: "HTTP requests sent to COC, by operation and HTTP status (\"error\" when no response arrived).",
+		}, []string{"operation", "status"})),
+		duration: register(r, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "coc_bridge_coc_request_duration_seconds",
+			Help:    "Duration of one HTTP attempt to COC, including reading the answer.",
+			Buckets: []float64{.025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"operation"})),
+		retries: register(r, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "coc_bridge_coc_retries_total",
+			Help: "HTTP attempts to COC beyond the first within one call.",
+		}, []string{"operation"})),
+		throttled: register(r, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "coc_bridge_coc_throttled_total",
+			Help: "COC answers that throttled the client (HTTP 429 or APIG.0308).",
+		}, []string{"operation"})),
+		errors: register(r, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "coc_bridge_coc_errors_total",
+			Help: "Client calls to COC that returned an error, by class (retryable, permanent, ambiguous).",
+		}, []string{"operation", "class"})),
+		rateWait: register(r, prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "coc_bridge_coc_ratelimit_wait_seconds",
+			Help:    "Time an HTTP attempt waited for the client's token bucket.",
+			Buckets: []float64{.001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		})),
+	}
+	for _, op := range []string{OpCreateTicket, OpGetTicket, OpListTickets} {
+		m.requests.WithLabelValues(op, "200")
+		m.duration.WithLabelValues(op)
+		m.retries.WithLabelValues(op)
+		m.throttled.WithLabelValues(op)
+		for _, c := range []Class{ClassRetryable, ClassPermanent, ClassAmbiguous} {
+			m.errors.WithLabelValues(op, c.String())
+		}
+	}
+	return m, r.err
+}
+
+// newCredentialsMetrics builds coc_bridge_coc_credentials_reloads_total.
+func newCredentialsMetrics(reg prometheus.Registerer) (*prometheus.CounterVec, error) {
+	r := &registrar{reg: reg}
+	c := register(r, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "coc_bridge_coc_credentials_reloads_total",
+		Help: "Credential files re-read after they changed, by result (ok, error).",
+	}, []string{"result"}))
+	c.WithLabelValues("ok")
+	c.WithLabelValues("error")
+	return c, r.err
+}
+
+// registrar registers collectors on reg and keeps the first error. A nil
+// reg registers nothing.
+type registrar struct {
+	reg prometheus.Registerer
+	err error
+}
+
+// register registers c and returns it, or the equal collector that is
+// already registered (so two clients can share a registry).
+func register[C prometheus.Collector](r *registrar, c C) C {
+	if r.reg == nil || r.err != nil {
+		return c
+	}
+	if err := r.reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+		r.err = fmt.Errorf("register metrics: %w", err)
+	}
+	return c
+}
