@@ -1,0 +1,264 @@
+package mapping
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// COC issue levels (level), most severe first.
+const (
+	Level1000 = "issues_level_1000" // critical
+	Level2000 = "issues_level_2000" // major
+	Level3000 = "issues_level_3000" // minor
+	Level4000 = "issues_level_4000" // warning
+)
+
+// COC owner types (virtual_schedule_type).
+const (
+	ScheduleShift      = "issues_mgmt_virtual_schedule_type_1000" // owner from a shift
+	ScheduleIndividual = "issues_mgmt_virtual_schedule_type_2000" // a person
+)
+
+// COC ticket sources (source).
+const (
+	SourceIncident  = "issues_mgmt_associated_type_1000"
+	SourceAlarm     = "issues_mgmt_associated_type_2000"
+	SourceWarRoom   = "issues_mgmt_associated_type_3000"
+	SourceProactive = "issues_mgmt_associated_type_4000" // proactive O&M discovery
+)
+
+// levelRank orders the levels: 1 is the most severe, 0 is not a level.
+func levelRank(level string) int {
+	switch level {
+	case Level1000:
+		return 1
+	case Level2000:
+		return 2
+	case Level3000:
+		return 3
+	case Level4000:
+		return 4
+	}
+	return 0
+}
+
+// validSource reports whether s is one of COC's ticket sources.
+func validSource(s string) bool {
+	return s == SourceIncident || s == SourceAlarm || s == SourceWarRoom || s == SourceProactive
+}
+
+// The allowed values, as error messages list them.
+const (
+	levelValues    = Level1000 + " (critical), " + Level2000 + " (major), " + Level3000 + " (minor), " + Level4000 + " (warning)"
+	scheduleValues = ScheduleShift + " (shift), " + ScheduleIndividual + " (individual)"
+	sourceValues   = SourceIncident + " (incident), " + SourceAlarm + " (alarm), " +
+		SourceWarRoom + " (war room), " + SourceProactive + " (proactive O&M discovery)"
+)
+
+// legacyLabelName is Prometheus' classic label name syntax.
+var legacyLabelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+// validLabelName accepts Prometheus label names: the classic syntax, or
+// (Prometheus 3) any UTF-8 text without spaces or control characters, which
+// in a configured label name are always a mistake.
+func validLabelName(s string) bool {
+	if legacyLabelName.MatchString(s) {
+		return true
+	}
+	if s == "" || !utf8.ValidString(s) {
+		return false
+	}
+	return !strings.ContainsFunc(s, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) || r == ','
+	})
+}
+
+// Validate checks the configuration against COC's enums and the mapping's
+// own rules, and returns every problem at once (errors.Join), one per line,
+// each starting with the yaml name of the setting.
+func (c Config) Validate() error {
+	var v validator
+	if c.Instance == "" {
+		v.add("instance", "must not be empty: it namespaces every issue key")
+	} else if !utf8.ValidString(c.Instance) {
+		v.add("instance", "must be valid UTF-8")
+	}
+	if !c.DedupeBy.valid() {
+		v.add("dedupe_by", "%q is not one of group, alert, groupkey", c.DedupeBy)
+	}
+	v.fields("fields.", c.Fields, false)
+	v.owner("fields.", c.Fields)
+	if !validLabelName(c.SeverityLabel) {
+		v.add("severity_label", "%q is not a valid label name", c.SeverityLabel)
+	}
+	v.levels("levels", c.Levels)
+	if levelRank(c.DefaultLevel) == 0 {
+		v.add("default_level", "%q is not one of %s", c.DefaultLevel, levelValues)
+	}
+	for i, l := range c.RegionLabels {
+		if !validLabelName(l) {
+			v.add(fmt.Sprintf("region_labels[%d]", i), "%q is not a valid label name", l)
+		}
+	}
+	if c.MaxTitleRunes <= 0 {
+		v.add("max_title_runes", "must be > 0, got %d", c.MaxTitleRunes)
+	}
+	if c.MaxDescriptionRunes <= 0 {
+		v.add("max_description_runes", "must be > 0, got %d", c.MaxDescriptionRunes)
+	}
+	root, err := newTemplateRoot()
+	if err != nil {
+		v.errs = append(v.errs, err)
+		return v.err()
+	}
+	v.template(root, "title", c.Title, true)
+	v.template(root, "description", c.Description, true)
+
+	names := make([]string, 0, len(c.Receivers))
+	for name := range c.Receivers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	globalOwnerOK := validator{}
+	globalOwnerOK.owner("", c.Fields)
+	for _, name := range names {
+		r := c.Receivers[name]
+		p := fmt.Sprintf("receivers[%q].", name)
+		if name == "" {
+			v.add("receivers", "a receiver name must not be empty")
+		}
+		v.fields(p, r.Fields, true)
+		// The owner rules hold for the receiver's effective fields; report
+		// them here only when the receiver changes the owner, or when the
+		// global fields are fine (else the global error says it already).
+		if r.VirtualScheduleType != "" || len(globalOwnerOK.errs) == 0 {
+			v.owner(p, mergeFields(c.Fields, r.Fields))
+		}
+		v.levels(p+"levels", r.Levels)
+		v.template(root, p+"title", r.Title, false)
+		v.template(root, p+"description", r.Description, false)
+	}
+	return v.err()
+}
+
+// validator collects problems.
+type validator struct{ errs []error }
+
+func (v *validator) add(field, format string, args ...any) {
+	v.errs = append(v.errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+}
+
+func (v *validator) err() error { return errors.Join(v.errs...) }
+
+// fields checks the static fields' own values. With inherit, "" is allowed
+// everywhere.
+func (v *validator) fields(p string, f Fields, inherit bool) {
+	switch {
+	case f.TicketType == "" && !inherit:
+		v.add(p+"ticket_type", "must not be empty: an issue type id configured in COC, such as issues_type_1000")
+	case strings.ContainsFunc(f.TicketType, unicode.IsSpace):
+		v.add(p+"ticket_type", "%q must not contain white space", f.TicketType)
+	}
+	if f.EnterpriseProject == "" && !inherit {
+		v.add(p+"enterprise_project", `must not be empty: "0" is the default enterprise project`)
+	}
+	if f.VirtualScheduleType != "" || !inherit {
+		if f.VirtualScheduleType != ScheduleShift && f.VirtualScheduleType != ScheduleIndividual {
+			v.add(p+"virtual_schedule_type", "%q is not one of %s", f.VirtualScheduleType, scheduleValues)
+		}
+	}
+	if f.Source != "" || !inherit {
+		if !validSource(f.Source) {
+			v.add(p+"source", "%q is not one of %s", f.Source, sourceValues)
+		}
+	}
+}
+
+// owner checks that the owner type has what COC needs with it.
+func (v *validator) owner(p string, f Fields) {
+	switch f.VirtualScheduleType {
+	case ScheduleIndividual:
+		if f.IssueContactPerson == "" {
+			v.add(p+"issue_contact_person", "required when virtual_schedule_type is %s (individual owner): the COC user id of the ticket owner", ScheduleIndividual)
+		}
+	case ScheduleShift:
+		if f.ScheduleScenes == "" {
+			v.add(p+"schedule_scenes", "required when virtual_schedule_type is %s (shift owner): the COC shift scenario id", ScheduleShift)
+		}
+	}
+}
+
+// levels checks a severity table.
+func (v *validator) levels(field string, levels map[string]string) {
+	keys := make([]string, 0, len(levels))
+	for k := range levels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	seen := make(map[string]string, len(keys))
+	for _, k := range keys {
+		norm := normalizeSeverity(k)
+		switch {
+		case norm == "":
+			v.add(field, "a severity must not be empty")
+		case seen[norm] != "":
+			v.add(field, "%q and %q are the same severity (matched lower-cased and trimmed)", seen[norm], k)
+		}
+		seen[norm] = k
+		if levelRank(levels[k]) == 0 {
+			v.add(fmt.Sprintf("%s[%q]", field, k), "%q is not one of %s", levels[k], levelValues)
+		}
+	}
+}
+
+// template checks that a template parses. Without required, "" (inherit) is
+// fine.
+func (v *validator) template(root *templateRoot, field, text string, required bool) {
+	if text == "" {
+		if required {
+			v.add(field, "must not be empty")
+		}
+		return
+	}
+	if _, err := root.parse(field, text); err != nil {
+		v.add(field, "%v", err)
+	}
+}
+
+// mergeFields returns base with the non-empty values of over. When over
+// changes the owner type, the owner fields (issue_contact_person,
+// schedule_scenes, virtual_schedule_role) are not inherited: a shift's
+// scenario makes no sense for a person, nor a person for a shift.
+func mergeFields(base, over Fields) Fields {
+	if over.VirtualScheduleType != "" && over.VirtualScheduleType != base.VirtualScheduleType {
+		base.IssueContactPerson, base.ScheduleScenes, base.VirtualScheduleRole = "", "", ""
+	}
+	set := func(dst *string, src string) {
+		if src != "" {
+			*dst = src
+		}
+	}
+	set(&base.TicketType, over.TicketType)
+	set(&base.EnterpriseProject, over.EnterpriseProject)
+	set(&base.VirtualScheduleType, over.VirtualScheduleType)
+	set(&base.IssueContactPerson, over.IssueContactPerson)
+	set(&base.ScheduleScenes, over.ScheduleScenes)
+	set(&base.VirtualScheduleRole, over.VirtualScheduleRole)
+	set(&base.RootCauseCloudService, over.RootCauseCloudService)
+	set(&base.Source, over.Source)
+	if over.IsStartProcess != nil {
+		v := *over.IsStartProcess
+		base.IsStartProcess = &v
+	}
+	return base
+}
+
+// normalizeSeverity is how severities are compared: lower-cased, trimmed.
+func normalizeSeverity(s string) string {
+	return strings.ToLower(strings.TrimSpace(s))
+}
