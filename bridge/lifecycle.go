@@ -1,0 +1,72 @@
+package bridge
+
+// This file is the ledger's lifecycle as pure functions. Every engine calls
+// them inside its Accept transaction, so the rules live in one place and the
+// engines only differ in how they lock and store; bridge/storetest pins the
+// behaviour for all of them.
+
+// Values of LedgerEntry.LastStatus.
+const (
+	StatusFiring   = "firing"
+	StatusResolved = "resolved"
+)
+
+// Decide returns what Accept does with a notification, given whether the
+// key has a ledger entry and its state.
+func Decide(found bool, state State, firing bool) Decision {
+	switch {
+	case !firing && !found:
+		return DecisionResolvedUnknown
+	case !firing:
+		return DecisionRecordResolved
+	case !found:
+		return DecisionCreate
+	}
+	switch state {
+	case StatePending:
+		return DecisionSuppressPending
+	case StateOpen:
+		return DecisionSuppressOpen
+	case StateDead:
+		return DecisionSuppressDead
+	}
+	return DecisionCreate // closed: a new cycle
+}
+
+// ApplyNotification returns the ledger entry after n, decided as d, is
+// recorded on cur (the zero entry when found is false). It is not called for
+// DecisionResolvedUnknown. Engines pass n.ReceivedAt already at their
+// storage precision.
+func ApplyNotification(cur LedgerEntry, found bool, n Notification, d Decision) LedgerEntry {
+	at := n.ReceivedAt.UTC()
+	e := cur
+	if !found {
+		e = LedgerEntry{Key: n.Key, CreatedAt: at}
+	}
+	e.Receiver = n.Receiver
+	e.Notifications++
+	e.UpdatedAt = at
+	if !n.Firing {
+		e.LastStatus = StatusResolved
+		e.ResolvedAt = &at
+		return e
+	}
+	e.LastStatus = StatusFiring
+	if n.Level != "" {
+		e.Level = n.Level
+	}
+	if n.Title != "" {
+		e.Title = n.Title
+	}
+	if d == DecisionCreate {
+		if cur.TicketID != "" {
+			e.PreviousTicketID = cur.TicketID
+		}
+		e.State = StatePending
+		e.TicketID = ""
+		e.TicketStatus = ""
+		e.LastError = ""
+		e.OpenedAt, e.ClosedAt, e.CheckedAt = nil, nil, nil
+	}
+	return e
+}

@@ -1,0 +1,189 @@
+package bridge
+
+import (
+	"runtime"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// Notification results: the result label of coc_bridge_notifications_total.
+const (
+	resultAccepted             = "accepted"
+	resultBadRequest           = "bad_request"
+	resultUnauthorized         = "unauthorized"
+	resultTooLarge             = "too_large"
+	resultUnsupportedMediaType = "unsupported_media_type"
+	resultMethodNotAllowed     = "method_not_allowed"
+	resultStoreUnavailable     = "store_unavailable"
+)
+
+var notificationResults = []string{resultAccepted, resultBadRequest, resultUnauthorized,
+	resultTooLarge, resultUnsupportedMediaType, resultMethodNotAllowed, resultStoreUnavailable}
+
+// Delivery results: the result label of coc_bridge_deliveries_total.
+const (
+	deliveryCreated   = "created"
+	deliveryAdopted   = "adopted"
+	deliveryRetry     = "retry"
+	deliveryDead      = "dead"
+	deliveryLeaseLost = "lease_lost"
+	deliveryDryRun    = "dry_run"
+)
+
+var deliveryResults = []string{deliveryCreated, deliveryAdopted, deliveryRetry, deliveryDead,
+	deliveryLeaseLost, deliveryDryRun}
+
+// Refresh results: the result label of coc_bridge_refreshes_total.
+const (
+	refreshOpen     = "open"
+	refreshReleased = "released"
+	refreshError    = "error"
+)
+
+// metrics holds every coc_bridge_* metric the bridge package exports. The
+// names and labels are documented in the README and used by the dashboard and
+// the alert rules; change them only together.
+type metrics struct {
+	notifications     *prometheus.CounterVec
+	alertsPerNotif    prometheus.Histogram
+	decisions         *prometheus.CounterVec
+	deliveries        *prometheus.CounterVec
+	ticketsCreated    prometheus.Counter
+	ticketsAdopted    prometheus.Counter
+	deadLetters       prometheus.Counter
+	deliveryLatency   prometheus.Histogram
+	outboxItems       *prometheus.GaugeVec
+	outboxOldestAge   prometheus.Gauge
+	ledgerTickets     *prometheus.GaugeVec
+	unknownSeverities prometheus.Counter
+	authFailures      prometheus.Counter
+	refreshes         *prometheus.CounterVec
+	ready             prometheus.Gauge
+	storeErrors       *prometheus.CounterVec
+	httpRequests      *prometheus.CounterVec
+	httpDuration      *prometheus.HistogramVec
+}
+
+// Store operations: the operation label of coc_bridge_store_errors_total.
+var storeOperations = []string{"accept", "claim", "complete", "retry", "dead_letter",
+	"refresh", "release", "stats", "ping", "read"}
+
+func newMetrics(reg prometheus.Registerer, version string) *metrics {
+	f := promauto.With(reg)
+	m := &metrics{
+		notifications: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "coc_bridge_notifications_total",
+			Help: "Webhook notifications received, by receiver and result (accepted or the reason for rejecting).",
+		}, []string{"receiver", "result"}),
+		alertsPerNotif: f.NewHistogram(prometheus.HistogramOpts{
+			Name:    "coc_bridge_alerts_per_notification",
+			Help:    "Number of alerts in each accepted notification.",
+			Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 500, 1000},
+		}),
+		decisions: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "coc_bridge_decisions_total",
+			Help: "What the ledger decided for each accepted notification (create, suppress_* = deduplicated, record_resolved, resolved_unknown).",
+		}, []string{"decision"}),
+		deliveries: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "coc_bridge_deliveries_total",
+			Help: "Delivery attempts of outbox items, by result.",
+		}, []string{"result"}),
+		ticketsCreated: f.NewCounter(prometheus.CounterOpts{
+			Name: "coc_bridge_tickets_created_total",
+			Help: "COC tickets created.",
+		}),
+		ticketsAdopted: f.NewCounter(prometheus.CounterOpts{
+			Name: "coc_bridge_tickets_adopted_total",
+			Help: "COC tickets found by source_id after an ambiguous attempt and adopted instead of creating another.",
+		}),
+		deadLetters: f.NewCounter(prometheus.CounterOpts{
+			Name: "coc_bridge_dead_letters_total",
+			Help: "Outbox items dead-lettered after a permanent failure.",
+		}),
+		deliveryLatency: f.NewHistogram(prometheus.HistogramOpts{
+			Name:    "coc_bridge_delivery_latency_seconds",
+			Help:    "Time from accepting the notification that queued a ticket to the ticket being created or adopted.",
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600},
+		}),
+		outboxItems: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "coc_bridge_outbox_items",
+			Help: "Outbox items by state (pending waits for delivery, dead waits for a replay).",
+		}, []string{"state"}),
+		outboxOldestAge: f.NewGauge(prometheus.GaugeOpts{
+			Name: "coc_bridge_outbox_oldest_age_seconds",
+			Help: "Age of the oldest pending outbox item (0 when the outbox is empty).",
+		}),
+		ledgerTickets: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "coc_bridge_ledger_tickets",
+			Help: "Ledger entries (issue keys) by state.",
+		}, []string{"state"}),
+		unknownSeverities: f.NewCounter(prometheus.CounterOpts{
+			Name: "coc_bridge_unknown_severity_total",
+			Help: "Firing alerts whose severity label was missing or not in the level table (mapped to the default level).",
+		}),
+		authFailures: f.NewCounter(prometheus.CounterOpts{
+			Name: "coc_bridge_webhook_auth_failures_total",
+			Help: "Webhook requests rejected for missing or wrong credentials.",
+		}),
+		refreshes: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "coc_bridge_refreshes_total",
+			Help: "Ticket status reads by the refresher, by result (open, released, error).",
+		}, []string{"result"}),
+		ready: f.NewGauge(prometheus.GaugeOpts{
+			Name: "coc_bridge_ready",
+			Help: "1 when the bridge is ready (store usable, COC credentials configured or dry-run), else 0.",
+		}),
+		storeErrors: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "coc_bridge_store_errors_total",
+			Help: "Store operations that failed, by operation.",
+		}, []string{"operation"}),
+		httpRequests: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "coc_bridge_http_requests_total",
+			Help: "HTTP requests served, by handler and status code.",
+		}, []string{"handler", "code"}),
+		httpDuration: f.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "coc_bridge_http_request_duration_seconds",
+			Help:    "HTTP request latency, by handler.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5},
+		}, []string{"handler"}),
+	}
+	f.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "coc_bridge_build_info",
+		Help: "Build information; the value is always 1.",
+	}, []string{"version", "goversion"}).WithLabelValues(version, runtime.Version()).Set(1)
+
+	for _, r := range notificationResults {
+		m.notifications.WithLabelValues("", r)
+	}
+	for _, d := range Decisions {
+		m.decisions.WithLabelValues(string(d))
+	}
+	for _, r := range deliveryResults {
+		m.deliveries.WithLabelValues(r)
+	}
+	for _, s := range []ItemState{ItemPending, ItemDead} {
+		m.outboxItems.WithLabelValues(string(s))
+	}
+	for _, s := range States {
+		m.ledgerTickets.WithLabelValues(string(s))
+	}
+	for _, r := range []string{refreshOpen, refreshReleased, refreshError} {
+		m.refreshes.WithLabelValues(r)
+	}
+	for _, op := range storeOperations {
+		m.storeErrors.WithLabelValues(op)
+	}
+	return m
+}
+
+// observeStats copies a store snapshot into the gauges.
+func (m *metrics) observeStats(s Stats, ageSeconds float64) {
+	for _, st := range []ItemState{ItemPending, ItemDead} {
+		m.outboxItems.WithLabelValues(string(st)).Set(float64(s.Outbox[st]))
+	}
+	for _, st := range States {
+		m.ledgerTickets.WithLabelValues(string(st)).Set(float64(s.Ledger[st]))
+	}
+	m.outboxOldestAge.Set(ageSeconds)
+}

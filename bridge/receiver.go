@@ -1,0 +1,120 @@
+package bridge
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+
+	"go.uber.org/zap"
+
+	"github.com/coc-bridge/coc-bridge/mapping"
+)
+
+// acceptResponse is the body of a 200 answer to Alertmanager.
+type acceptResponse struct {
+	Status    string          `json:"status"`
+	Decisions []decisionReply `json:"decisions"`
+}
+
+type decisionReply struct {
+	Key      string   `json:"key"`
+	Decision Decision `json:"decision"`
+	TicketID string   `json:"ticket_id,omitempty"`
+}
+
+// receive is POST /api/v1/alerts: the accept path. It answers 2xx only after
+// every notification derived from the body is durably stored; bad input is
+// answered 4xx with nothing stored; a store failure is answered 503 so that
+// Alertmanager retries.
+func (b *Bridge) receive(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		b.reject(w, r, http.StatusMethodNotAllowed, resultMethodNotAllowed, "method not allowed: use POST")
+		return
+	}
+	if !b.opts.Auth.check(r) {
+		b.metrics.authFailures.Inc()
+		b.opts.Auth.challenge(w)
+		b.reject(w, r, http.StatusUnauthorized, resultUnauthorized, "missing or wrong credentials")
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			b.reject(w, r, http.StatusUnsupportedMediaType, resultUnsupportedMediaType,
+				fmt.Sprintf("unsupported content type %q: want application/json", ct))
+			return
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, b.opts.MaxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			b.reject(w, r, http.StatusRequestEntityTooLarge, resultTooLarge,
+				fmt.Sprintf("body larger than %d bytes (raise COC_BRIDGE_MAX_BODY_BYTES or set max_alerts in Alertmanager)", b.opts.MaxBodyBytes))
+			return
+		}
+		b.reject(w, r, http.StatusBadRequest, resultBadRequest, "read body: "+err.Error())
+		return
+	}
+	msg, err := mapping.Decode(body)
+	if err != nil {
+		b.reject(w, r, http.StatusBadRequest, resultBadRequest, err.Error())
+		return
+	}
+
+	resp := acceptResponse{Status: "accepted"}
+	for _, part := range b.opts.Mapper.Split(msg) {
+		res, err := b.accept(r, part)
+		if err != nil {
+			b.metrics.storeErrors.WithLabelValues("accept").Inc()
+			b.log.Error("store notification", zap.String("receiver", msg.Receiver), zap.Error(err))
+			b.reject(w, r, http.StatusServiceUnavailable, resultStoreUnavailable,
+				"cannot store the notification right now; retry")
+			return
+		}
+		resp.Decisions = append(resp.Decisions, res)
+	}
+	b.metrics.notifications.WithLabelValues(msg.Receiver, resultAccepted).Inc()
+	b.metrics.alertsPerNotif.Observe(float64(len(msg.Alerts)))
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// accept keys one notification and stores it.
+func (b *Bridge) accept(r *http.Request, msg *mapping.Message) (decisionReply, error) {
+	raw, err := json.Marshal(msg)
+	if err != nil {
+		return decisionReply{}, fmt.Errorf("encode notification: %w", err)
+	}
+	key := b.opts.Mapper.Key(msg)
+	level, unknown := b.opts.Mapper.Level(msg)
+	res, err := b.opts.Store.Accept(r.Context(), Notification{
+		Key:        key,
+		Receiver:   msg.Receiver,
+		Firing:     msg.Firing(),
+		Level:      level,
+		Message:    raw,
+		ReceivedAt: b.opts.NowFunc(),
+	})
+	if err != nil {
+		return decisionReply{}, fmt.Errorf("accept notification for %s: %w", key, err)
+	}
+	b.metrics.decisions.WithLabelValues(string(res.Decision)).Inc()
+	if msg.Firing() {
+		b.metrics.unknownSeverities.Add(float64(unknown))
+	}
+	if res.Decision == DecisionCreate {
+		b.wake.notify()
+	}
+	b.log.Debug("notification accepted",
+		zap.String("key", key),
+		zap.String("receiver", msg.Receiver),
+		zap.String("ticket_id", res.Entry.TicketID),
+		zap.String("decision", string(res.Decision)),
+		zap.String("status", msg.Status),
+		zap.Int("alerts", len(msg.Alerts)))
+	return decisionReply{Key: key, Decision: res.Decision, TicketID: res.Entry.TicketID}, nil
+}

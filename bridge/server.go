@@ -1,0 +1,130 @@
+package bridge
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"html/template"
+	"log"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// routes builds the bridge's own mux (never http.DefaultServeMux). Every
+// handler is instrumented with coc_bridge_http_* under a fixed handler label.
+func (b *Bridge) routes() http.Handler {
+	mux := http.NewServeMux()
+	handle := func(pattern, name string, h http.HandlerFunc) {
+		mux.Handle(pattern, b.instrument(name, h))
+	}
+	handle("/api/v1/alerts", "alerts", b.receive)
+	handle("GET /api/v1/tickets", "tickets", b.tickets)
+	handle("GET /api/v1/outbox", "outbox", b.outbox)
+	handle("GET /-/healthy", "healthy", b.healthy)
+	handle("GET /-/ready", "ready", b.readyHandler)
+	mux.Handle("GET /metrics", b.instrument("metrics", promhttp.HandlerFor(b.opts.Gatherer, promhttp.HandlerOpts{
+		ErrorHandling:     promhttp.ContinueOnError,
+		Timeout:           10 * time.Second,
+		EnableOpenMetrics: true,
+	})))
+	handle("GET /{$}", "index", b.index)
+	return mux
+}
+
+func (b *Bridge) instrument(name string, h http.Handler) http.Handler {
+	labels := prometheus.Labels{"handler": name}
+	return promhttp.InstrumentHandlerDuration(b.metrics.httpDuration.MustCurryWith(labels),
+		promhttp.InstrumentHandlerCounter(b.metrics.httpRequests.MustCurryWith(labels), h))
+}
+
+var indexPage = template.Must(template.New("index").Parse(`<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>coc-bridge</title></head>
+<body>
+<h1>coc-bridge</h1>
+<p>Alertmanager webhook receiver that opens Huawei Cloud COC issue tickets. Version {{.Version}}.</p>
+<ul>
+<li><code>POST <a href="api/v1/alerts">/api/v1/alerts</a></code>: the Alertmanager webhook</li>
+<li><a href="api/v1/tickets">/api/v1/tickets</a>: the ledger (one entry per alert group; <code>?state=open</code>, <code>?key=</code>)</li>
+<li><a href="api/v1/outbox">/api/v1/outbox</a>: pending and dead outbox items (<code>?state=dead</code>)</li>
+<li><a href="metrics">/metrics</a>: Prometheus metrics</li>
+<li><a href="-/healthy">/-/healthy</a> and <a href="-/ready">/-/ready</a></li>
+</ul>
+</body></html>
+`))
+
+func (b *Bridge) index(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = indexPage.Execute(w, struct{ Version string }{b.opts.Version})
+}
+
+// ServerOptions configures Serve.
+type ServerOptions struct {
+	// TLSCertFile and TLSKeyFile enable TLS when both are set.
+	TLSCertFile, TLSKeyFile string
+	// ShutdownGrace bounds how long in-flight requests may take after ctx
+	// ends (default 10s).
+	ShutdownGrace time.Duration
+	// MaxHeaderBytes caps request headers (default 64 KiB).
+	MaxHeaderBytes int
+	// ErrorLog receives the server's own errors (TLS handshakes, broken
+	// connections); nil means the standard library's default logger.
+	ErrorLog *log.Logger
+}
+
+// NewHTTPServer returns an http.Server for h with timeouts against slow
+// clients: a slowloris gets cut off after ReadHeaderTimeout, a slow body
+// after ReadTimeout.
+func NewHTTPServer(h http.Handler, opts ServerOptions) *http.Server {
+	if opts.MaxHeaderBytes <= 0 {
+		opts.MaxHeaderBytes = 64 << 10
+	}
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    opts.MaxHeaderBytes,
+		ErrorLog:          opts.ErrorLog,
+	}
+}
+
+// Serve serves h on ln until ctx ends, then stops accepting connections and
+// waits up to ShutdownGrace for requests in flight. It returns nil after a
+// clean shutdown.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, opts ServerOptions) error {
+	if opts.ShutdownGrace <= 0 {
+		opts.ShutdownGrace = 10 * time.Second
+	}
+	srv := NewHTTPServer(h, opts)
+	if opts.TLSCertFile != "" || opts.TLSKeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(opts.TLSCertFile, opts.TLSKeyFile)
+		if err != nil {
+			return fmt.Errorf("load TLS key pair: %w", err)
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, srv.TLSConfig)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve http: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opts.ShutdownGrace)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		return fmt.Errorf("serve http: %w", serr)
+	}
+	if err != nil {
+		return fmt.Errorf("shut down http server: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,226 @@
+package sqlite
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/coc-bridge/coc-bridge/bridge"
+)
+
+// Claim implements bridge.Store. A Limit below 1 claims nothing.
+func (s *Store) Claim(ctx context.Context, req bridge.ClaimRequest) ([]bridge.Delivery, error) {
+	if req.Owner == "" {
+		return nil, errors.New("claim outbox items: empty owner")
+	}
+	var out []bridge.Delivery
+	err := s.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		out = nil
+		if req.Limit < 1 {
+			return nil
+		}
+		now := micros(req.Now)
+		rows, err := tx.QueryContext(ctx, `UPDATE outbox
+			SET lease_owner = ?, lease_until = ?, attempts = attempts + 1,
+				lookup_first = (lookup_first OR lease_owner IS NOT NULL)
+			WHERE id IN (
+				SELECT id FROM outbox
+				WHERE state = 'pending' AND next_attempt <= ?
+					AND (lease_until IS NULL OR lease_until <= ?)
+				ORDER BY next_attempt, id
+				LIMIT ?)
+			RETURNING `+deliveryCols,
+			req.Owner, micros(req.Now.Add(req.Lease)), now, now, req.Limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		type claimed struct {
+			d    bridge.Delivery
+			next int64
+		}
+		var got []claimed
+		for rows.Next() {
+			d, next, err := scanDelivery(rows)
+			if err != nil {
+				return err
+			}
+			got = append(got, claimed{d, next})
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		// RETURNING has no order: restore the one the claim used.
+		slices.SortFunc(got, func(a, b claimed) int {
+			return cmp.Or(cmp.Compare(a.next, b.next), cmp.Compare(a.d.ID, b.d.ID))
+		})
+		for _, c := range got {
+			out = append(out, c.d)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim outbox items: %w", err)
+	}
+	return out, nil
+}
+
+// leaseCheck reads item id and reports its key, whether owner holds it, and
+// whether it exists. A lease that expired but that nobody took over is
+// still held: no other worker can have acted on the item.
+func leaseCheck(ctx context.Context, tx *sql.Tx, id int64, owner string) (key string, held, found bool, err error) {
+	var state string
+	var leaseOwner sql.NullString
+	err = tx.QueryRowContext(ctx, `SELECT key, state, lease_owner FROM outbox WHERE id = ?`, id).
+		Scan(&key, &state, &leaseOwner)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, false, nil
+	}
+	if err != nil {
+		return "", false, false, err
+	}
+	held = state == string(bridge.ItemPending) && leaseOwner.Valid && leaseOwner.String == owner
+	return key, held, true, nil
+}
+
+// Complete implements bridge.Store. When the lease is lost but the item
+// still exists and its key is pending or dead, the ticket is recorded and
+// the item deleted anyway (then ErrLeaseLost is returned): the ticket exists
+// in COC, and a second create must not follow.
+func (s *Store) Complete(ctx context.Context, c bridge.Completion) error {
+	if c.TicketID == "" {
+		return fmt.Errorf("complete outbox item %d: empty ticket id", c.ID)
+	}
+	lost := false
+	err := s.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		lost = false
+		key, held, found, err := leaseCheck(ctx, tx, c.ID, c.Owner)
+		if err != nil || !found {
+			lost = !found
+			return err
+		}
+		lost = !held
+		if !held {
+			var state string
+			if err := tx.QueryRowContext(ctx, `SELECT state FROM ledger WHERE key = ?`, key).Scan(&state); err != nil {
+				return fmt.Errorf("read ledger: %w", err)
+			}
+			if state != string(bridge.StatePending) && state != string(bridge.StateDead) {
+				return nil
+			}
+		}
+		now := micros(c.Now)
+		if _, err := tx.ExecContext(ctx, `UPDATE ledger SET state = 'open', ticket_id = ?, ticket_status = '',
+			last_error = '', opened_at = ?, closed_at = NULL, checked_at = NULL, updated_at = ?
+			WHERE key = ?`, c.TicketID, now, now, key); err != nil {
+			return fmt.Errorf("write ledger: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, c.ID); err != nil {
+			return fmt.Errorf("delete outbox item: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("complete outbox item %d: %w", c.ID, err)
+	}
+	if lost {
+		return fmt.Errorf("complete outbox item %d as %s: %w", c.ID, c.Owner, bridge.ErrLeaseLost)
+	}
+	return nil
+}
+
+// Retry implements bridge.Store.
+func (s *Store) Retry(ctx context.Context, r bridge.RetryRequest) error {
+	lost := false
+	err := s.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE outbox SET next_attempt = ?, last_error = ?, lookup_first = ?,
+			lease_owner = NULL, lease_until = NULL
+			WHERE id = ? AND state = 'pending' AND lease_owner = ?`,
+			micros(r.NextAttempt), r.LastError, r.LookupFirst, r.ID, r.Owner)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		lost = n == 0
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("retry outbox item %d: %w", r.ID, err)
+	}
+	if lost {
+		return fmt.Errorf("retry outbox item %d as %s: %w", r.ID, r.Owner, bridge.ErrLeaseLost)
+	}
+	return nil
+}
+
+// DeadLetter implements bridge.Store.
+func (s *Store) DeadLetter(ctx context.Context, d bridge.DeadLetterRequest) error {
+	lost := false
+	err := s.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		key, held, _, err := leaseCheck(ctx, tx, d.ID, d.Owner)
+		lost = !held
+		if err != nil || !held {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'dead', error_code = ?, last_error = ?,
+			lease_owner = NULL, lease_until = NULL WHERE id = ?`, d.Code, d.Message, d.ID); err != nil {
+			return fmt.Errorf("write outbox: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE ledger SET state = 'dead', last_error = ?, updated_at = ?
+			WHERE key = ?`, deadError(d.Code, d.Message), micros(d.Now), key); err != nil {
+			return fmt.Errorf("write ledger: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("dead-letter outbox item %d: %w", d.ID, err)
+	}
+	if lost {
+		return fmt.Errorf("dead-letter outbox item %d as %s: %w", d.ID, d.Owner, bridge.ErrLeaseLost)
+	}
+	return nil
+}
+
+// Replay implements bridge.Store.
+func (s *Store) Replay(ctx context.Context, r bridge.ReplayRequest) (int, error) {
+	n := 0
+	err := s.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		n = 0
+		now := micros(r.Now)
+		rows, err := tx.QueryContext(ctx, `UPDATE outbox SET state = 'pending', next_attempt = ?, attempts = 0,
+			lease_owner = NULL, lease_until = NULL
+			WHERE state = 'dead' AND (? = 0 OR id = ?) AND (? = '' OR key = ?)
+			RETURNING key`, now, r.ID, r.ID, r.Key, r.Key)
+		if err != nil {
+			return fmt.Errorf("write outbox: %w", err)
+		}
+		var keys []string
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				rows.Close()
+				return err
+			}
+			keys = append(keys, k)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if _, err := tx.ExecContext(ctx, `UPDATE ledger SET state = 'pending', updated_at = ?
+				WHERE key = ?`, now, k); err != nil {
+				return fmt.Errorf("write ledger: %w", err)
+			}
+		}
+		n = len(keys)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("replay dead outbox items: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,32 @@
+// Package sqlite is the embedded store engine of coc-bridge: the ledger and
+// the outbox (bridge.Store) in one SQLite file, through the pure-Go driver
+// modernc.org/sqlite (no cgo).
+//
+// It owns the SQLite schema (embedded migrations, applied at Open), the
+// connection setup (WAL, synchronous=FULL, foreign keys, busy timeout) and
+// every SQL statement run against the file. It does not decide what a
+// notification means beyond the ledger transitions documented on
+// bridge.Store, and it never reads a clock: every time comes from the caller.
+//
+// # One replica only
+//
+// The file belongs to one coc-bridge process. Other processes may open it
+// briefly (an operator's replay command, a backup): they wait for each other
+// through SQLite's locks and the busy timeout. Several bridge replicas that
+// share work need bridge/postgres.
+//
+// # Writes
+//
+// All writes go through one connection, one goroutine and BEGIN IMMEDIATE
+// transactions, so no call ever sees SQLITE_BUSY from this process. Writes
+// that arrive while a transaction commits are grouped into the next one (group
+// commit, each call in its own savepoint), so concurrent Accepts share one
+// fsync while every call still succeeds or fails on its own. A call returns
+// only after its transaction is durable. Reads (Ledger, Outbox, Stats) use a
+// separate pool of read-only connections and never wait for writes.
+//
+// # Times
+//
+// Times are stored as Unix microseconds: they come back in UTC, truncated to
+// the microsecond.
+package sqlite

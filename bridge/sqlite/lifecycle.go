@@ -1,0 +1,22 @@
+package sqlite
+
+import (
+	"time"
+)
+
+// deadError is the ledger's LastError for a dead-lettered create.
+func deadError(code, msg string) string {
+	if code == "" {
+		return msg
+	}
+	return code + ": " + msg
+}
+
+// utc is t as stored: UTC, truncated to the microsecond.
+func utc(t time.Time) time.Time { return time.UnixMicro(t.UnixMicro()).UTC() }
+
+// micros is t as a stored integer.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+// fromMicros is a stored integer as a time.
+func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }

@@ -1,0 +1,106 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/coc-bridge/coc-bridge/bridge"
+)
+
+// DueForRefresh implements bridge.Store. Entries come oldest check first; a
+// Limit below 1 means no limit.
+func (s *Store) DueForRefresh(ctx context.Context, r bridge.RefreshRequest) ([]bridge.LedgerEntry, error) {
+	var out []bridge.LedgerEntry
+	err := s.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		out = nil
+		limit := r.Limit
+		if limit < 1 {
+			limit = -1
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+ledgerCols+` FROM ledger
+			WHERE state = 'open' AND ticket_id <> '' AND coalesce(checked_at, opened_at) <= ?
+			ORDER BY coalesce(checked_at, opened_at), key LIMIT ?`, micros(r.Now.Add(-r.Interval)), limit)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			e, err := scanEntry(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			out = append(out, e)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		now := utc(r.Now)
+		for i := range out {
+			if _, err := tx.ExecContext(ctx, `UPDATE ledger SET checked_at = ? WHERE key = ?`,
+				micros(now), out[i].Key); err != nil {
+				return err
+			}
+			out[i].CheckedAt = &now
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list tickets due for refresh: %w", err)
+	}
+	return out, nil
+}
+
+// Release implements bridge.Store.
+func (s *Store) Release(ctx context.Context, r bridge.Release) error {
+	found := false
+	err := s.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		now := micros(r.Now)
+		res, err := tx.ExecContext(ctx, `UPDATE ledger SET state = 'closed', ticket_status = ?,
+			closed_at = ?, updated_at = ?
+			WHERE key = ? AND ticket_id = ? AND ticket_id <> '' AND state = 'open'`,
+			r.Status, now, now, r.Key, r.TicketID)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		found = n > 0
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("release ticket %s of key %s: %w", r.TicketID, r.Key, err)
+	}
+	if !found {
+		return fmt.Errorf("release ticket %s of key %s: no open entry with that ticket: %w",
+			r.TicketID, r.Key, bridge.ErrNotFound)
+	}
+	return nil
+}
+
+// RecordCheck implements bridge.Store. An empty Status keeps the last one
+// (a failed read says nothing about the ticket); Error replaces LastError.
+// ErrNotFound when the key has no open entry with that ticket.
+func (s *Store) RecordCheck(ctx context.Context, c bridge.Check) error {
+	found := false
+	err := s.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE ledger
+			SET ticket_status = CASE WHEN ? = '' THEN ticket_status ELSE ? END, last_error = ?, checked_at = ?
+			WHERE key = ? AND ticket_id = ? AND ticket_id <> '' AND state = 'open'`,
+			c.Status, c.Status, c.Error, micros(c.Now), c.Key, c.TicketID)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		found = n > 0
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("record check of ticket %s: %w", c.TicketID, err)
+	}
+	if !found {
+		return fmt.Errorf("record check of ticket %s of key %s: no open entry with that ticket: %w",
+			c.TicketID, c.Key, bridge.ErrNotFound)
+	}
+	return nil
+}

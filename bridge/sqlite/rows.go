@@ -1,0 +1,123 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/coc-bridge/coc-bridge/bridge"
+)
+
+// Column lists, in the order the scan functions read them.
+const (
+	ledgerCols = `key, receiver, state, ticket_id, previous_ticket_id, level, title, last_status,
+		notifications, last_error, ticket_status, created_at, updated_at, opened_at, closed_at,
+		resolved_at, checked_at`
+	itemCols = `id, key, receiver, state, attempts, next_attempt, last_error, error_code,
+		lookup_first, lease_owner, lease_until, accepted_at`
+	deliveryCols = `id, key, receiver, message, attempts, lookup_first, previous_ticket_id,
+		accepted_at, lease_until, next_attempt`
+)
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanEntry(sc scanner) (bridge.LedgerEntry, error) {
+	var (
+		e                                 bridge.LedgerEntry
+		created, updated                  int64
+		opened, closed, resolved, checked sql.NullInt64
+	)
+	err := sc.Scan(&e.Key, &e.Receiver, &e.State, &e.TicketID, &e.PreviousTicketID, &e.Level, &e.Title,
+		&e.LastStatus, &e.Notifications, &e.LastError, &e.TicketStatus, &created, &updated,
+		&opened, &closed, &resolved, &checked)
+	if err != nil {
+		return bridge.LedgerEntry{}, err
+	}
+	e.CreatedAt, e.UpdatedAt = fromMicros(created), fromMicros(updated)
+	e.OpenedAt, e.ClosedAt = optTime(opened), optTime(closed)
+	e.ResolvedAt, e.CheckedAt = optTime(resolved), optTime(checked)
+	return e, nil
+}
+
+// entryArgs are e's columns in ledgerCols order.
+func entryArgs(e bridge.LedgerEntry) []any {
+	return []any{e.Key, e.Receiver, string(e.State), e.TicketID, e.PreviousTicketID, e.Level, e.Title,
+		e.LastStatus, e.Notifications, e.LastError, e.TicketStatus, micros(e.CreatedAt), micros(e.UpdatedAt),
+		optMicros(e.OpenedAt), optMicros(e.ClosedAt), optMicros(e.ResolvedAt), optMicros(e.CheckedAt)}
+}
+
+func scanItem(sc scanner) (bridge.OutboxItem, error) {
+	var (
+		it             bridge.OutboxItem
+		next, accepted int64
+		owner          sql.NullString
+		until          sql.NullInt64
+	)
+	err := sc.Scan(&it.ID, &it.Key, &it.Receiver, &it.State, &it.Attempts, &next, &it.LastError,
+		&it.ErrorCode, &it.LookupFirst, &owner, &until, &accepted)
+	if err != nil {
+		return bridge.OutboxItem{}, err
+	}
+	it.NextAttempt, it.AcceptedAt = fromMicros(next), fromMicros(accepted)
+	it.LeaseOwner = owner.String
+	it.LeaseUntil = optTime(until)
+	return it, nil
+}
+
+// scanDelivery also returns the item's NextAttempt, to order a claim.
+func scanDelivery(sc scanner) (bridge.Delivery, int64, error) {
+	var (
+		d                     bridge.Delivery
+		accepted, until, next int64
+	)
+	err := sc.Scan(&d.ID, &d.Key, &d.Receiver, &d.Message, &d.Attempts, &d.LookupFirst,
+		&d.PreviousTicketID, &accepted, &until, &next)
+	if err != nil {
+		return bridge.Delivery{}, 0, err
+	}
+	d.AcceptedAt, d.LeaseUntil = fromMicros(accepted), fromMicros(until)
+	return d, next, nil
+}
+
+// getEntry reads key's ledger entry.
+func getEntry(ctx context.Context, tx *sql.Tx, key string) (bridge.LedgerEntry, bool, error) {
+	e, err := scanEntry(tx.QueryRowContext(ctx, `SELECT `+ledgerCols+` FROM ledger WHERE key = ?`, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return bridge.LedgerEntry{}, false, nil
+	}
+	if err != nil {
+		return bridge.LedgerEntry{}, false, err
+	}
+	return e, true, nil
+}
+
+// putEntry writes e, inserting or replacing every column of its row.
+func putEntry(ctx context.Context, tx *sql.Tx, e bridge.LedgerEntry) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO ledger (`+ledgerCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (key) DO UPDATE SET receiver = excluded.receiver, state = excluded.state,
+			ticket_id = excluded.ticket_id, previous_ticket_id = excluded.previous_ticket_id,
+			level = excluded.level, title = excluded.title, last_status = excluded.last_status,
+			notifications = excluded.notifications, last_error = excluded.last_error,
+			ticket_status = excluded.ticket_status, created_at = excluded.created_at,
+			updated_at = excluded.updated_at, opened_at = excluded.opened_at,
+			closed_at = excluded.closed_at, resolved_at = excluded.resolved_at,
+			checked_at = excluded.checked_at`, entryArgs(e)...)
+	return err
+}
+
+func optTime(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMicros(v.Int64)
+	return &t
+}
+
+func optMicros(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return micros(*t)
+}

@@ -1,0 +1,339 @@
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coc-bridge/coc-bridge/bridge"
+)
+
+// Harness tells the suite how to get stores of one engine.
+type Harness struct {
+	// Open returns a new store on a new, empty database. It registers the
+	// store's Close (and the database's removal) with t.Cleanup; the suite
+	// may close the store earlier, so Close must tolerate a second call.
+	Open func(t *testing.T) bridge.Store
+	// Reopen closes old and opens the same database again, as a restarted
+	// process would.
+	Reopen func(t *testing.T, old bridge.Store) bridge.Store
+	// Share opens a second store on old's database while old stays open: a
+	// second process or replica. Nil skips the tests that need it.
+	Share func(t *testing.T, old bridge.Store) bridge.Store
+}
+
+// Run runs the conformance suite. Its subtests run in parallel, each on its
+// own database; engine tests must release shared resources with t.Cleanup,
+// not after Run returns.
+func Run(t *testing.T, h Harness) {
+	if h.Open == nil || h.Reopen == nil {
+		t.Fatal("storetest: Harness.Open and Harness.Reopen are required")
+	}
+	groups := []struct {
+		name  string
+		tests []test
+	}{
+		{"Accept", acceptTests},
+		{"Delivery", deliveryTests},
+		{"Replay", replayTests},
+		{"Refresh", refreshTests},
+		{"Views", viewTests},
+		{"Lifecycle", lifecycleTests},
+		{"Concurrency", concurrencyTests},
+	}
+	for _, g := range groups {
+		t.Run(g.name, func(t *testing.T) {
+			t.Parallel()
+			for _, tc := range g.tests {
+				t.Run(tc.name, func(t *testing.T) {
+					t.Parallel()
+					tc.fn(t, h)
+				})
+			}
+		})
+	}
+}
+
+type test struct {
+	name string
+	fn   func(t *testing.T, h Harness)
+}
+
+// Owners used by the tests.
+const (
+	ownerA = "replica-1/worker-0"
+	ownerB = "replica-2/worker-0"
+	lease  = time.Minute
+)
+
+// base is the fixed time every test counts from. Its zone is not UTC, so
+// the suite checks that engines return UTC.
+func base() time.Time {
+	return time.Date(2025, time.March, 14, 9, 26, 53, 589_000_000, time.FixedZone("CST", 8*3600))
+}
+
+// at is base plus d.
+func at(d time.Duration) time.Time { return base().Add(d) }
+
+// utc is base plus d as an engine returns it.
+func utc(d time.Duration) time.Time { return at(d).UTC() }
+
+func ptr(t time.Time) *time.Time { return &t }
+
+// message is a notification body unique to key and time.
+func message(key, status string, t time.Time) []byte {
+	return fmt.Appendf(nil, `{"version":"4","status":%q,"groupKey":%q,"receiver":"team-a","at":%q}`,
+		status, key, t.Format(time.RFC3339Nano))
+}
+
+func firing(key string, d time.Duration) bridge.Notification {
+	return bridge.Notification{
+		Key: key, Receiver: "team-a", Firing: true, Level: "issues_level_2000",
+		Title: "Disk almost full (" + key + ")", Message: message(key, "firing", at(d)), ReceivedAt: at(d),
+	}
+}
+
+func resolved(key string, d time.Duration) bridge.Notification {
+	return bridge.Notification{
+		Key: key, Receiver: "team-a", Firing: false, Level: "issues_level_4000",
+		Message: message(key, "resolved", at(d)), ReceivedAt: at(d),
+	}
+}
+
+func accept(t *testing.T, s bridge.Store, n bridge.Notification, want bridge.Decision) bridge.AcceptResult {
+	t.Helper()
+	res, err := s.Accept(t.Context(), n)
+	if err != nil {
+		t.Fatalf("Accept(%s): %v", n.Key, err)
+	}
+	if res.Decision != want {
+		t.Fatalf("Accept(%s): decision %q, want %q", n.Key, res.Decision, want)
+	}
+	return res
+}
+
+func claim(t *testing.T, s bridge.Store, owner string, now time.Duration, limit int) []bridge.Delivery {
+	t.Helper()
+	ds, err := s.Claim(t.Context(), bridge.ClaimRequest{Owner: owner, Limit: limit, Lease: lease, Now: at(now)})
+	if err != nil {
+		t.Fatalf("Claim(%s at %v): %v", owner, now, err)
+	}
+	return ds
+}
+
+// claimOne claims and expects exactly one delivery.
+func claimOne(t *testing.T, s bridge.Store, owner string, now time.Duration) bridge.Delivery {
+	t.Helper()
+	ds := claim(t, s, owner, now, 10)
+	if len(ds) != 1 {
+		t.Fatalf("Claim(%s at %v): %d deliveries, want 1: %+v", owner, now, len(ds), ds)
+	}
+	return ds[0]
+}
+
+func claimNone(t *testing.T, s bridge.Store, owner string, now time.Duration) {
+	t.Helper()
+	if ds := claim(t, s, owner, now, 10); len(ds) != 0 {
+		t.Fatalf("Claim(%s at %v): %d deliveries, want none: %+v", owner, now, len(ds), ds)
+	}
+}
+
+func complete(t *testing.T, s bridge.Store, d bridge.Delivery, owner, ticket string, now time.Duration) {
+	t.Helper()
+	err := s.Complete(t.Context(), bridge.Completion{ID: d.ID, Owner: owner, TicketID: ticket, Now: at(now)})
+	if err != nil {
+		t.Fatalf("Complete(%d, %s): %v", d.ID, ticket, err)
+	}
+}
+
+// open drives key through first firing, claim and completion: its entry is
+// open with ticket. The key's item must be the only one due at d.
+func open(t *testing.T, s bridge.Store, key, ticket string, d time.Duration) bridge.Delivery {
+	t.Helper()
+	accept(t, s, firing(key, d), bridge.DecisionCreate)
+	dl := claimOne(t, s, ownerA, d)
+	if dl.Key != key {
+		t.Fatalf("claimed %s, want %s", dl.Key, key)
+	}
+	complete(t, s, dl, ownerA, ticket, d)
+	return dl
+}
+
+// dead drives key through first firing, claim and dead-lettering. The key's
+// item must be the only one due at d.
+func dead(t *testing.T, s bridge.Store, key string, d time.Duration) bridge.Delivery {
+	t.Helper()
+	accept(t, s, firing(key, d), bridge.DecisionCreate)
+	dl := claimOne(t, s, ownerA, d)
+	if dl.Key != key {
+		t.Fatalf("claimed %s, want %s", dl.Key, key)
+	}
+	err := s.DeadLetter(t.Context(), bridge.DeadLetterRequest{
+		ID: dl.ID, Owner: ownerA, Code: deadCode, Message: deadMessage, Now: at(d),
+	})
+	if err != nil {
+		t.Fatalf("DeadLetter(%s): %v", key, err)
+	}
+	return dl
+}
+
+// The failure dead uses.
+const (
+	deadCode    = "GOM.00007256"
+	deadMessage = "invalid parameter: level"
+)
+
+func entry(t *testing.T, s bridge.Store, key string) bridge.LedgerEntry {
+	t.Helper()
+	es, err := s.Ledger(t.Context(), bridge.LedgerFilter{Key: key})
+	if err != nil {
+		t.Fatalf("Ledger(%s): %v", key, err)
+	}
+	if len(es) != 1 {
+		t.Fatalf("Ledger(%s): %d entries, want 1", key, len(es))
+	}
+	return es[0]
+}
+
+func ledger(t *testing.T, s bridge.Store, f bridge.LedgerFilter) []bridge.LedgerEntry {
+	t.Helper()
+	es, err := s.Ledger(t.Context(), f)
+	if err != nil {
+		t.Fatalf("Ledger(%+v): %v", f, err)
+	}
+	return es
+}
+
+func outbox(t *testing.T, s bridge.Store, f bridge.OutboxFilter) []bridge.OutboxItem {
+	t.Helper()
+	items, err := s.Outbox(t.Context(), f)
+	if err != nil {
+		t.Fatalf("Outbox(%+v): %v", f, err)
+	}
+	return items
+}
+
+// item returns key's only outbox item.
+func item(t *testing.T, s bridge.Store, key string) bridge.OutboxItem {
+	t.Helper()
+	items := outbox(t, s, bridge.OutboxFilter{Key: key})
+	if len(items) != 1 {
+		t.Fatalf("Outbox(%s): %d items, want 1: %+v", key, len(items), items)
+	}
+	return items[0]
+}
+
+func wantErrIs(t *testing.T, what string, err, target error) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Fatalf("%s: error %v, want %v", what, err, target)
+	}
+}
+
+// diff collects field mismatches.
+type diff struct{ b strings.Builder }
+
+func (d *diff) eq(name string, got, want any) {
+	if got != want {
+		fmt.Fprintf(&d.b, "\n  %s: got %v, want %v", name, got, want)
+	}
+}
+
+func (d *diff) time(name string, got, want time.Time) {
+	if !got.Equal(want) || got.Location() != time.UTC {
+		fmt.Fprintf(&d.b, "\n  %s: got %v, want %v (UTC)", name, got, want.UTC())
+	}
+}
+
+func (d *diff) ptime(name string, got, want *time.Time) {
+	switch {
+	case got == nil && want == nil:
+	case got == nil || want == nil:
+		fmt.Fprintf(&d.b, "\n  %s: got %v, want %v", name, got, want)
+	default:
+		d.time(name, *got, *want)
+	}
+}
+
+func (d *diff) bytes(name string, got, want []byte) {
+	if !bytes.Equal(got, want) {
+		fmt.Fprintf(&d.b, "\n  %s: got %q, want %q", name, got, want)
+	}
+}
+
+func checkEntry(t *testing.T, got, want bridge.LedgerEntry) {
+	t.Helper()
+	var d diff
+	d.eq("Key", got.Key, want.Key)
+	d.eq("Receiver", got.Receiver, want.Receiver)
+	d.eq("State", got.State, want.State)
+	d.eq("TicketID", got.TicketID, want.TicketID)
+	d.eq("PreviousTicketID", got.PreviousTicketID, want.PreviousTicketID)
+	d.eq("Level", got.Level, want.Level)
+	d.eq("Title", got.Title, want.Title)
+	d.eq("LastStatus", got.LastStatus, want.LastStatus)
+	d.eq("Notifications", got.Notifications, want.Notifications)
+	d.eq("LastError", got.LastError, want.LastError)
+	d.eq("TicketStatus", got.TicketStatus, want.TicketStatus)
+	d.time("CreatedAt", got.CreatedAt, want.CreatedAt)
+	d.time("UpdatedAt", got.UpdatedAt, want.UpdatedAt)
+	d.ptime("OpenedAt", got.OpenedAt, want.OpenedAt)
+	d.ptime("ClosedAt", got.ClosedAt, want.ClosedAt)
+	d.ptime("ResolvedAt", got.ResolvedAt, want.ResolvedAt)
+	d.ptime("CheckedAt", got.CheckedAt, want.CheckedAt)
+	if d.b.Len() > 0 {
+		t.Errorf("ledger entry %q differs:%s", want.Key, d.b.String())
+	}
+}
+
+func checkItem(t *testing.T, got, want bridge.OutboxItem) {
+	t.Helper()
+	var d diff
+	if want.ID != 0 {
+		d.eq("ID", got.ID, want.ID)
+	}
+	d.eq("Key", got.Key, want.Key)
+	d.eq("Receiver", got.Receiver, want.Receiver)
+	d.eq("State", got.State, want.State)
+	d.eq("Attempts", got.Attempts, want.Attempts)
+	d.time("NextAttempt", got.NextAttempt, want.NextAttempt)
+	d.eq("LastError", got.LastError, want.LastError)
+	d.eq("ErrorCode", got.ErrorCode, want.ErrorCode)
+	d.eq("LookupFirst", got.LookupFirst, want.LookupFirst)
+	d.eq("LeaseOwner", got.LeaseOwner, want.LeaseOwner)
+	d.ptime("LeaseUntil", got.LeaseUntil, want.LeaseUntil)
+	d.time("AcceptedAt", got.AcceptedAt, want.AcceptedAt)
+	if d.b.Len() > 0 {
+		t.Errorf("outbox item of %q differs:%s", want.Key, d.b.String())
+	}
+}
+
+func checkDelivery(t *testing.T, got, want bridge.Delivery) {
+	t.Helper()
+	var d diff
+	if want.ID != 0 {
+		d.eq("ID", got.ID, want.ID)
+	}
+	d.eq("Key", got.Key, want.Key)
+	d.eq("Receiver", got.Receiver, want.Receiver)
+	d.bytes("Message", got.Message, want.Message)
+	d.eq("Attempts", got.Attempts, want.Attempts)
+	d.eq("LookupFirst", got.LookupFirst, want.LookupFirst)
+	d.eq("PreviousTicketID", got.PreviousTicketID, want.PreviousTicketID)
+	d.time("AcceptedAt", got.AcceptedAt, want.AcceptedAt)
+	d.time("LeaseUntil", got.LeaseUntil, want.LeaseUntil)
+	if d.b.Len() > 0 {
+		t.Errorf("delivery of %q differs:%s", want.Key, d.b.String())
+	}
+}
+
+// ctxCancelled is a context that is already done.
+func ctxCancelled(t *testing.T) context.Context {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	return ctx
+}
