@@ -1,0 +1,98 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/coc-bridge/coc-bridge/bridge"
+)
+
+// Accept implements bridge.Store. The key's ledger row lock serialises
+// concurrent Accepts of one key across every replica.
+func (s *Store) Accept(ctx context.Context, n bridge.Notification) (bridge.AcceptResult, error) {
+	n.ReceivedAt = utc(n.ReceivedAt) // the storage precision, so the result equals what is read back
+	if n.Key == "" {
+		return bridge.AcceptResult{}, errors.New("accept notification: empty key")
+	}
+	msg := n.Message
+	if msg == nil {
+		msg = []byte{}
+	}
+	var res bridge.AcceptResult
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		res = bridge.AcceptResult{}
+		cur, found, err := s.lockEntry(ctx, tx, n.Key)
+		if err != nil {
+			return fmt.Errorf("read ledger: %w", err)
+		}
+		if !found && n.Firing {
+			e := bridge.ApplyNotification(bridge.LedgerEntry{}, false, n, bridge.DecisionCreate)
+			tag, err := tx.Exec(ctx, s.q(`INSERT INTO {ledger} (`+ledgerCols+`)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+				ON CONFLICT (key) DO NOTHING`), entryArgs(e)...)
+			if err != nil {
+				return fmt.Errorf("write ledger: %w", err)
+			}
+			if tag.RowsAffected() == 1 {
+				if err := s.queue(ctx, tx, n, msg, e.PreviousTicketID); err != nil {
+					return err
+				}
+				res = bridge.AcceptResult{Decision: bridge.DecisionCreate, Entry: e}
+				return nil
+			}
+			// Another Accept inserted the key first (the INSERT waited for
+			// it to commit): decide on its row.
+			if cur, found, err = s.lockEntry(ctx, tx, n.Key); err != nil {
+				return fmt.Errorf("read ledger: %w", err)
+			}
+		}
+		d := bridge.Decide(found, cur.State, n.Firing)
+		if d == bridge.DecisionResolvedUnknown {
+			res = bridge.AcceptResult{Decision: d}
+			return nil
+		}
+		e := bridge.ApplyNotification(cur, found, n, d)
+		if _, err := tx.Exec(ctx, s.q(`UPDATE {ledger} SET receiver = $2, state = $3, ticket_id = $4,
+			previous_ticket_id = $5, level = $6, title = $7, last_status = $8, notifications = $9,
+			last_error = $10, ticket_status = $11, created_at = $12, updated_at = $13, opened_at = $14,
+			closed_at = $15, resolved_at = $16, checked_at = $17
+			WHERE key = $1`), entryArgs(e)...); err != nil {
+			return fmt.Errorf("write ledger: %w", err)
+		}
+		switch d {
+		case bridge.DecisionCreate:
+			err = s.queue(ctx, tx, n, msg, e.PreviousTicketID)
+		case bridge.DecisionSuppressPending, bridge.DecisionSuppressDead:
+			state := bridge.ItemPending
+			if d == bridge.DecisionSuppressDead {
+				state = bridge.ItemDead
+			}
+			_, err = tx.Exec(ctx, s.q(`UPDATE {outbox} SET message = $1, receiver = $2
+				WHERE key = $3 AND state = $4`), msg, n.Receiver, n.Key, string(state))
+		}
+		if err != nil {
+			return fmt.Errorf("write outbox: %w", err)
+		}
+		res = bridge.AcceptResult{Decision: d, Entry: e}
+		return nil
+	})
+	if err != nil {
+		return bridge.AcceptResult{}, fmt.Errorf("accept notification for key %s: %w", n.Key, err)
+	}
+	return res, nil
+}
+
+// queue inserts the outbox item of a create, due at once.
+func (s *Store) queue(ctx context.Context, tx pgx.Tx, n bridge.Notification, msg []byte, previous string) error {
+	at := utc(n.ReceivedAt)
+	_, err := tx.Exec(ctx, s.q(`INSERT INTO {outbox}
+		(key, receiver, state, message, previous_ticket_id, next_attempt, accepted_at)
+		VALUES ($1, $2, 'pending', $3, $4, $5, $5)`), n.Key, n.Receiver, msg, previous, at)
+	if err != nil {
+		return fmt.Errorf("write outbox: %w", err)
+	}
+	return nil
+}

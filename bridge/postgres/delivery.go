@@ -1,0 +1,237 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/coc-bridge/coc-bridge/bridge"
+)
+
+// Claim implements bridge.Store. A Limit below 1 claims nothing.
+func (s *Store) Claim(ctx context.Context, req bridge.ClaimRequest) ([]bridge.Delivery, error) {
+	if req.Owner == "" {
+		return nil, errors.New("claim outbox items: empty owner")
+	}
+	var out []bridge.Delivery
+	err := s.one(func(db querier) error {
+		if req.Limit < 1 {
+			return nil
+		}
+		rows, err := db.Query(ctx, s.q(`WITH due AS MATERIALIZED (
+				SELECT id FROM {outbox}
+				WHERE state = 'pending' AND next_attempt <= $3
+					AND (lease_until IS NULL OR lease_until <= $3)
+				ORDER BY next_attempt, id
+				LIMIT $4
+				FOR UPDATE SKIP LOCKED)
+			UPDATE {outbox} o
+			SET lease_owner = $1, lease_until = $2, attempts = o.attempts + 1,
+				lookup_first = o.lookup_first OR o.lease_owner IS NOT NULL
+			FROM due WHERE o.id = due.id
+			RETURNING `+prefixed("o", deliveryCols)),
+			req.Owner, utc(req.Now.Add(req.Lease)), utc(req.Now), req.Limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		type claimed struct {
+			d    bridge.Delivery
+			next time.Time
+		}
+		var got []claimed
+		for rows.Next() {
+			d, next, err := scanDelivery(rows)
+			if err != nil {
+				return err
+			}
+			got = append(got, claimed{d, next})
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		// RETURNING has no order: restore the one the claim used.
+		slices.SortFunc(got, func(a, b claimed) int {
+			return cmp.Or(a.next.Compare(b.next), cmp.Compare(a.d.ID, b.d.ID))
+		})
+		for _, c := range got {
+			out = append(out, c.d)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim outbox items: %w", err)
+	}
+	return out, nil
+}
+
+// lease is an outbox item locked for a Complete or DeadLetter.
+type lease struct {
+	key         string
+	ledgerState bridge.State
+	held        bool
+}
+
+// lockLease locks the ledger row of item id's key, then the item (the order
+// every transaction uses), and reports whether owner holds the item. A
+// lease that expired but that nobody took over is still held: no other
+// worker can have acted on the item. found is false when the item is gone.
+func (s *Store) lockLease(ctx context.Context, tx pgx.Tx, id int64, owner string) (l lease, found bool, err error) {
+	err = tx.QueryRow(ctx, s.q(`SELECT key FROM {outbox} WHERE id = $1`), id).Scan(&l.key)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return lease{}, false, nil
+	}
+	if err != nil {
+		return lease{}, false, err
+	}
+	var state string
+	if err := tx.QueryRow(ctx, s.q(`SELECT state FROM {ledger} WHERE key = $1 FOR UPDATE`), l.key).
+		Scan(&state); err != nil {
+		return lease{}, false, fmt.Errorf("lock ledger: %w", err)
+	}
+	l.ledgerState = bridge.State(state)
+	var itemState string
+	var leaseOwner *string
+	err = tx.QueryRow(ctx, s.q(`SELECT state, lease_owner FROM {outbox} WHERE id = $1 FOR UPDATE`), id).
+		Scan(&itemState, &leaseOwner)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return lease{}, false, nil // delivered meanwhile
+	}
+	if err != nil {
+		return lease{}, false, fmt.Errorf("lock outbox item: %w", err)
+	}
+	l.held = itemState == string(bridge.ItemPending) && leaseOwner != nil && *leaseOwner == owner
+	return l, true, nil
+}
+
+// Complete implements bridge.Store. When the lease is lost but the item
+// still exists and its key is pending or dead, the ticket is recorded and
+// the item deleted anyway (then ErrLeaseLost is returned): the ticket exists
+// in COC, and a second create must not follow.
+func (s *Store) Complete(ctx context.Context, c bridge.Completion) error {
+	if c.TicketID == "" {
+		return fmt.Errorf("complete outbox item %d: empty ticket id", c.ID)
+	}
+	lost := false
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		l, found, err := s.lockLease(ctx, tx, c.ID, c.Owner)
+		lost = !found || !l.held
+		if err != nil || !found {
+			return err
+		}
+		if !l.held && l.ledgerState != bridge.StatePending && l.ledgerState != bridge.StateDead {
+			return nil
+		}
+		now := utc(c.Now)
+		if _, err := tx.Exec(ctx, s.q(`UPDATE {ledger} SET state = 'open', ticket_id = $1, ticket_status = '',
+			last_error = '', opened_at = $2, closed_at = NULL, checked_at = NULL, updated_at = $2
+			WHERE key = $3`), c.TicketID, now, l.key); err != nil {
+			return fmt.Errorf("write ledger: %w", err)
+		}
+		if _, err := tx.Exec(ctx, s.q(`DELETE FROM {outbox} WHERE id = $1`), c.ID); err != nil {
+			return fmt.Errorf("delete outbox item: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("complete outbox item %d: %w", c.ID, err)
+	}
+	if lost {
+		return fmt.Errorf("complete outbox item %d as %s: %w", c.ID, c.Owner, bridge.ErrLeaseLost)
+	}
+	return nil
+}
+
+// Retry implements bridge.Store.
+func (s *Store) Retry(ctx context.Context, r bridge.RetryRequest) error {
+	lost := false
+	err := s.one(func(db querier) error {
+		tag, err := db.Exec(ctx, s.q(`UPDATE {outbox} SET next_attempt = $1, last_error = $2, lookup_first = $3,
+			lease_owner = NULL, lease_until = NULL
+			WHERE id = $4 AND state = 'pending' AND lease_owner = $5`),
+			utc(r.NextAttempt), r.LastError, r.LookupFirst, r.ID, r.Owner)
+		lost = err == nil && tag.RowsAffected() == 0
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("retry outbox item %d: %w", r.ID, err)
+	}
+	if lost {
+		return fmt.Errorf("retry outbox item %d as %s: %w", r.ID, r.Owner, bridge.ErrLeaseLost)
+	}
+	return nil
+}
+
+// DeadLetter implements bridge.Store.
+func (s *Store) DeadLetter(ctx context.Context, d bridge.DeadLetterRequest) error {
+	lost := false
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		l, found, err := s.lockLease(ctx, tx, d.ID, d.Owner)
+		lost = !found || !l.held
+		if err != nil || lost {
+			return err
+		}
+		if _, err := tx.Exec(ctx, s.q(`UPDATE {outbox} SET state = 'dead', error_code = $1, last_error = $2,
+			lease_owner = NULL, lease_until = NULL WHERE id = $3`), d.Code, d.Message, d.ID); err != nil {
+			return fmt.Errorf("write outbox: %w", err)
+		}
+		if _, err := tx.Exec(ctx, s.q(`UPDATE {ledger} SET state = 'dead', last_error = $1, updated_at = $2
+			WHERE key = $3`), deadError(d.Code, d.Message), utc(d.Now), l.key); err != nil {
+			return fmt.Errorf("write ledger: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("dead-letter outbox item %d: %w", d.ID, err)
+	}
+	if lost {
+		return fmt.Errorf("dead-letter outbox item %d as %s: %w", d.ID, d.Owner, bridge.ErrLeaseLost)
+	}
+	return nil
+}
+
+// Replay implements bridge.Store.
+func (s *Store) Replay(ctx context.Context, r bridge.ReplayRequest) (int, error) {
+	n := 0
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		n = 0
+		// Ledger rows first, in key order, like every other transaction.
+		rows, err := tx.Query(ctx, s.q(`SELECT key FROM {ledger} WHERE key IN (
+				SELECT key FROM {outbox} WHERE state = 'dead'
+					AND ($1::bigint = 0 OR id = $1) AND ($2::text = '' OR key = $2))
+			ORDER BY key FOR UPDATE`), r.ID, r.Key)
+		if err != nil {
+			return fmt.Errorf("lock ledger: %w", err)
+		}
+		keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil || len(keys) == 0 {
+			return err
+		}
+		now := utc(r.Now)
+		rows, err = tx.Query(ctx, s.q(`UPDATE {outbox} SET state = 'pending', next_attempt = $1, attempts = 0,
+				lease_owner = NULL, lease_until = NULL
+			WHERE state = 'dead' AND key = ANY($2) AND ($3::bigint = 0 OR id = $3)
+			RETURNING key`), now, keys, r.ID)
+		if err != nil {
+			return fmt.Errorf("write outbox: %w", err)
+		}
+		if keys, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			return fmt.Errorf("write outbox: %w", err)
+		}
+		if _, err := tx.Exec(ctx, s.q(`UPDATE {ledger} SET state = 'pending', updated_at = $1
+			WHERE key = ANY($2)`), now, keys); err != nil {
+			return fmt.Errorf("write ledger: %w", err)
+		}
+		n = len(keys)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("replay dead outbox items: %w", err)
+	}
+	return n, nil
+}

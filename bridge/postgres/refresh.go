@@ -1,0 +1,120 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/coc-bridge/coc-bridge/bridge"
+)
+
+// DueForRefresh implements bridge.Store. Entries come oldest check first; a
+// Limit below 1 means no limit. Rows another transaction holds are skipped,
+// and a row another refresher just marked no longer matches, so concurrent
+// refreshers get disjoint sets.
+func (s *Store) DueForRefresh(ctx context.Context, r bridge.RefreshRequest) ([]bridge.LedgerEntry, error) {
+	var limit *int
+	if r.Limit > 0 {
+		limit = &r.Limit
+	}
+	var out []bridge.LedgerEntry
+	err := s.one(func(db querier) error {
+		rows, err := db.Query(ctx, s.q(`WITH due AS MATERIALIZED (
+				SELECT key, coalesce(checked_at, opened_at) AS since FROM {ledger}
+				WHERE state = 'open' AND ticket_id <> '' AND coalesce(checked_at, opened_at) <= $1
+				ORDER BY coalesce(checked_at, opened_at), key
+				LIMIT $2
+				FOR UPDATE SKIP LOCKED)
+			UPDATE {ledger} l SET checked_at = $3 FROM due WHERE l.key = due.key
+			RETURNING `+prefixed("l", ledgerCols)+`, due.since`),
+			utc(r.Now.Add(-r.Interval)), limit, utc(r.Now))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		type due struct {
+			e     bridge.LedgerEntry
+			since time.Time
+		}
+		var got []due
+		for rows.Next() {
+			var d due
+			if d.e, err = scanEntry(sinceRow{rows, &d.since}); err != nil {
+				return err
+			}
+			got = append(got, d)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		// RETURNING has no order: oldest check first, as selected.
+		slices.SortFunc(got, func(a, b due) int {
+			return cmp.Or(a.since.Compare(b.since), strings.Compare(a.e.Key, b.e.Key))
+		})
+		for _, d := range got {
+			out = append(out, d.e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list tickets due for refresh: %w", err)
+	}
+	return out, nil
+}
+
+// sinceRow scans a ledger row followed by one more column into since.
+type sinceRow struct {
+	pgx.Row
+	since *time.Time
+}
+
+func (r sinceRow) Scan(dest ...any) error { return r.Row.Scan(append(dest, r.since)...) }
+
+// Release implements bridge.Store.
+func (s *Store) Release(ctx context.Context, r bridge.Release) error {
+	found := false
+	err := s.one(func(db querier) error {
+		tag, err := db.Exec(ctx, s.q(`UPDATE {ledger} SET state = 'closed', ticket_status = $1,
+			closed_at = $2, updated_at = $2
+			WHERE key = $3 AND ticket_id = $4 AND ticket_id <> '' AND state = 'open'`),
+			r.Status, utc(r.Now), r.Key, r.TicketID)
+		found = err == nil && tag.RowsAffected() > 0
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("release ticket %s of key %s: %w", r.TicketID, r.Key, err)
+	}
+	if !found {
+		return fmt.Errorf("release ticket %s of key %s: no open entry with that ticket: %w",
+			r.TicketID, r.Key, bridge.ErrNotFound)
+	}
+	return nil
+}
+
+// RecordCheck implements bridge.Store. An empty Status keeps the last one
+// (a failed read says nothing about the ticket); Error replaces LastError.
+// ErrNotFound when the key has no open entry with that ticket.
+func (s *Store) RecordCheck(ctx context.Context, c bridge.Check) error {
+	found := false
+	err := s.one(func(db querier) error {
+		tag, err := db.Exec(ctx, s.q(`UPDATE {ledger}
+			SET ticket_status = CASE WHEN $1::text = '' THEN ticket_status ELSE $1 END, last_error = $2, checked_at = $3
+			WHERE key = $4 AND ticket_id = $5 AND ticket_id <> '' AND state = 'open'`),
+			c.Status, c.Error, utc(c.Now), c.Key, c.TicketID)
+		found = err == nil && tag.RowsAffected() > 0
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("record check of ticket %s: %w", c.TicketID, err)
+	}
+	if !found {
+		return fmt.Errorf("record check of ticket %s of key %s: no open entry with that ticket: %w",
+			c.TicketID, c.Key, bridge.ErrNotFound)
+	}
+	return nil
+}

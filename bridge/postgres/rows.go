@@ -1,0 +1,98 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/coc-bridge/coc-bridge/bridge"
+)
+
+// Column lists, in the order the scan functions read them.
+const (
+	ledgerCols = `key, receiver, state, ticket_id, previous_ticket_id, level, title, last_status,
+		notifications, last_error, ticket_status, created_at, updated_at, opened_at, closed_at,
+		resolved_at, checked_at`
+	itemCols = `id, key, receiver, state, attempts, next_attempt, last_error, error_code,
+		lookup_first, lease_owner, lease_until, accepted_at`
+	deliveryCols = `id, key, receiver, message, attempts, lookup_first, previous_ticket_id,
+		accepted_at, lease_until, next_attempt`
+)
+
+func scanEntry(row pgx.Row) (bridge.LedgerEntry, error) {
+	var (
+		e                 bridge.LedgerEntry
+		state             string
+		opened, closed    *time.Time
+		resolved, checked *time.Time
+	)
+	err := row.Scan(&e.Key, &e.Receiver, &state, &e.TicketID, &e.PreviousTicketID, &e.Level, &e.Title,
+		&e.LastStatus, &e.Notifications, &e.LastError, &e.TicketStatus, &e.CreatedAt, &e.UpdatedAt,
+		&opened, &closed, &resolved, &checked)
+	if err != nil {
+		return bridge.LedgerEntry{}, err
+	}
+	e.State = bridge.State(state)
+	e.CreatedAt, e.UpdatedAt = e.CreatedAt.UTC(), e.UpdatedAt.UTC()
+	e.OpenedAt, e.ClosedAt = optUTC(opened), optUTC(closed)
+	e.ResolvedAt, e.CheckedAt = optUTC(resolved), optUTC(checked)
+	return e, nil
+}
+
+// entryArgs are e's columns in ledgerCols order.
+func entryArgs(e bridge.LedgerEntry) []any {
+	return []any{e.Key, e.Receiver, string(e.State), e.TicketID, e.PreviousTicketID, e.Level, e.Title,
+		e.LastStatus, e.Notifications, e.LastError, e.TicketStatus, utc(e.CreatedAt), utc(e.UpdatedAt),
+		optUTC(e.OpenedAt), optUTC(e.ClosedAt), optUTC(e.ResolvedAt), optUTC(e.CheckedAt)}
+}
+
+func scanItem(row pgx.Row) (bridge.OutboxItem, error) {
+	var (
+		it    bridge.OutboxItem
+		state string
+		owner *string
+		until *time.Time
+	)
+	err := row.Scan(&it.ID, &it.Key, &it.Receiver, &state, &it.Attempts, &it.NextAttempt, &it.LastError,
+		&it.ErrorCode, &it.LookupFirst, &owner, &until, &it.AcceptedAt)
+	if err != nil {
+		return bridge.OutboxItem{}, err
+	}
+	it.State = bridge.ItemState(state)
+	it.NextAttempt, it.AcceptedAt = it.NextAttempt.UTC(), it.AcceptedAt.UTC()
+	if owner != nil {
+		it.LeaseOwner = *owner
+	}
+	it.LeaseUntil = optUTC(until)
+	return it, nil
+}
+
+// scanDelivery also returns the item's NextAttempt, to order a claim.
+func scanDelivery(row pgx.Row) (bridge.Delivery, time.Time, error) {
+	var (
+		d    bridge.Delivery
+		next time.Time
+	)
+	err := row.Scan(&d.ID, &d.Key, &d.Receiver, &d.Message, &d.Attempts, &d.LookupFirst,
+		&d.PreviousTicketID, &d.AcceptedAt, &d.LeaseUntil, &next)
+	if err != nil {
+		return bridge.Delivery{}, time.Time{}, err
+	}
+	d.AcceptedAt, d.LeaseUntil = d.AcceptedAt.UTC(), d.LeaseUntil.UTC()
+	return d, next, nil
+}
+
+// lockEntry reads key's ledger entry and locks its row until the end of the
+// transaction.
+func (s *Store) lockEntry(ctx context.Context, tx pgx.Tx, key string) (bridge.LedgerEntry, bool, error) {
+	e, err := scanEntry(tx.QueryRow(ctx, s.q(`SELECT `+ledgerCols+` FROM {ledger} WHERE key = $1 FOR UPDATE`), key))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return bridge.LedgerEntry{}, false, nil
+	}
+	if err != nil {
+		return bridge.LedgerEntry{}, false, err
+	}
+	return e, true, nil
+}

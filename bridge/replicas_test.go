@@ -1,0 +1,121 @@
+package bridge_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/coc-bridge/coc-bridge/bridge"
+	"github.com/coc-bridge/coc-bridge/bridge/postgres"
+	"github.com/coc-bridge/coc-bridge/client/coctest"
+)
+
+// postgresDSN returns a DSN whose search_path is a fresh schema, dropped when
+// the test ends, or skips the test without COC_BRIDGE_TEST_POSTGRES_DSN.
+func postgresDSN(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("COC_BRIDGE_TEST_POSTGRES_DSN")
+	if base == "" {
+		t.Skip("set COC_BRIDGE_TEST_POSTGRES_DSN=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run the PostgreSQL tests")
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("connect to PostgreSQL: %v", err)
+	}
+	defer conn.Close(ctx)
+	schema := fmt.Sprintf("bridge_test_%d", time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), base)
+		if err != nil {
+			return
+		}
+		defer c.Close(context.Background())
+		_, _ = c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("parse DSN: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// TestReplicasShareOnePostgres runs three bridges, each with its own pool, on
+// one database. Every notification reaches all three at once (as from three
+// HA Alertmanager peers); one replica dies mid-storm without cleaning up. The
+// survivors take its work over after the lease: exactly one ticket per group.
+func TestReplicasShareOnePostgres(t *testing.T) {
+	t.Parallel()
+	dsn := postgresDSN(t)
+	fake := coctest.New(coctest.Options{AccessKey: testAK, SecretKey: testSK, Latency: 200 * time.Millisecond})
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+
+	const lease = 2 * time.Second
+	replicas := make([]*env, 3)
+	for i := range replicas {
+		replicas[i] = newEnv(t, envOptions{
+			fake: fake, cocURL: srv.URL, lease: lease, grace: time.Millisecond,
+			openStore: func(t *testing.T) bridge.Store {
+				s, err := postgres.Open(context.Background(), dsn, postgres.Options{})
+				if err != nil {
+					t.Fatalf("open postgres store: %v", err)
+				}
+				return s
+			},
+			mutate: func(o *bridge.Options) { o.ReplicaID = fmt.Sprintf("replica-%d", i) },
+		})
+	}
+
+	const groups = 40
+	var wg sync.WaitGroup
+	alive := replicas
+	for g := range groups {
+		body := firing(fmt.Sprintf("Replica%02d", g))
+		for _, r := range alive {
+			wg.Go(func() { r.mustAccept(body) })
+		}
+		if g == groups/2 {
+			// Kill replica 2 mid-storm: it stops at once and its store is
+			// gone, so items it holds keep their lease until it expires.
+			wg.Wait()
+			replicas[2].kill()
+			alive = replicas[:2]
+			held := 0
+			for _, it := range replicas[0].outbox() {
+				if strings.HasPrefix(it.LeaseOwner, "replica-2/") {
+					held++
+				}
+			}
+			if held == 0 {
+				t.Fatal("the killed replica held no outbox item: the test proves no take-over")
+			}
+		}
+	}
+	wg.Wait()
+
+	survivor := replicas[0]
+	waitFor(t, 60*time.Second, "one open ticket per group", func() bool {
+		return len(survivor.ledger(bridge.StateOpen)) == groups && len(survivor.outbox()) == 0
+	})
+	survivor.assertOneTicketPerKey(groups)
+	for _, tk := range fake.Tickets() {
+		if !strings.HasPrefix(tk.Title, "[FIRING") {
+			t.Errorf("ticket %s title %q", tk.TicketID, tk.Title)
+		}
+	}
+}
