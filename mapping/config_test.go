@@ -12,8 +12,11 @@ import (
 func TestDefaultConfig(t *testing.T) {
 	t.Parallel()
 	c := DefaultConfig()
-	if err := c.Validate(); err == nil || err.Error() != "fields.issue_contact_person: required when virtual_schedule_type is issues_mgmt_virtual_schedule_type_2000 (individual owner): the COC user id of the ticket owner" {
-		t.Errorf("the defaults lack only the owner; Validate() = %v", err)
+	if err := c.Validate(); err != nil {
+		t.Errorf("the defaults are valid; Validate() = %v", err)
+	}
+	if w := c.Warnings(); !reflect.DeepEqual(w, []string{"fields.issue_contact_person: required when virtual_schedule_type is issues_mgmt_virtual_schedule_type_2000 (individual owner): the COC user id of the ticket owner"}) {
+		t.Errorf("the defaults lack only the owner; Warnings() = %q", w)
 	}
 	if err := testConfig().Validate(); err != nil {
 		t.Errorf("defaults with an owner: %v", err)
@@ -157,10 +160,6 @@ func TestValidate(t *testing.T) {
 		{"enterprise_project", func(c *Config) { c.Fields.EnterpriseProject = "" }, `fields.enterprise_project: must not be empty: "0" is the default enterprise project`},
 		{"virtual_schedule_type", func(c *Config) { c.Fields.VirtualScheduleType = "person" },
 			`fields.virtual_schedule_type: "person" is not one of issues_mgmt_virtual_schedule_type_1000 (shift), issues_mgmt_virtual_schedule_type_2000 (individual)`},
-		{"contact person", func(c *Config) { c.Fields.IssueContactPerson = "" },
-			`fields.issue_contact_person: required when virtual_schedule_type is issues_mgmt_virtual_schedule_type_2000 (individual owner): the COC user id of the ticket owner`},
-		{"schedule scenes", func(c *Config) { c.Fields.VirtualScheduleType = ScheduleShift },
-			`fields.schedule_scenes: required when virtual_schedule_type is issues_mgmt_virtual_schedule_type_1000 (shift owner): the COC shift scenario id`},
 		{"shift ok", func(c *Config) { c.Fields.VirtualScheduleType, c.Fields.ScheduleScenes = ScheduleShift, "s" }, ``},
 		{"source", func(c *Config) { c.Fields.Source = "alarm" },
 			`fields.source: "alarm" is not one of issues_mgmt_associated_type_1000 (incident), issues_mgmt_associated_type_2000 (alarm), issues_mgmt_associated_type_3000 (war room), issues_mgmt_associated_type_4000 (proactive O&M discovery)`},
@@ -189,20 +188,9 @@ func TestValidate(t *testing.T) {
 			"receivers[\"web.hook\"].source: \"x\" is not one of issues_mgmt_associated_type_1000 (incident), issues_mgmt_associated_type_2000 (alarm), issues_mgmt_associated_type_3000 (war room), issues_mgmt_associated_type_4000 (proactive O&M discovery)\n" +
 			"receivers[\"web.hook\"].levels[\"x\"]: \"y\" is not one of issues_level_1000 (critical), issues_level_2000 (major), issues_level_3000 (minor), issues_level_4000 (warning)\n" +
 			"receivers[\"web.hook\"].title: template: receivers[\"web.hook\"].title:1: unexpected {{end}}"},
-		{"receiver switches to a shift without scenes", func(c *Config) {
-			c.Receivers = map[string]Receiver{"sre": {Fields: Fields{VirtualScheduleType: ScheduleShift}}}
-		}, `receivers["sre"].schedule_scenes: required when virtual_schedule_type is issues_mgmt_virtual_schedule_type_1000 (shift owner): the COC shift scenario id`},
 		{"receiver with a shift", func(c *Config) {
 			c.Receivers = map[string]Receiver{"sre": {Fields: Fields{VirtualScheduleType: ScheduleShift, ScheduleScenes: "s"}}}
 		}, ``},
-		{"global owner missing, receiver has one", func(c *Config) {
-			c.Fields.IssueContactPerson = ""
-			c.Receivers = map[string]Receiver{"a": {Fields: Fields{IssueContactPerson: "u"}}, "b": {}}
-		}, `fields.issue_contact_person: required when virtual_schedule_type is issues_mgmt_virtual_schedule_type_2000 (individual owner): the COC user id of the ticket owner`},
-		{"global shift, receiver switches to a person without one", func(c *Config) {
-			c.Fields.VirtualScheduleType, c.Fields.ScheduleScenes = ScheduleShift, "s"
-			c.Receivers = map[string]Receiver{"a": {Fields: Fields{VirtualScheduleType: ScheduleIndividual}}}
-		}, `receivers["a"].issue_contact_person: required when virtual_schedule_type is issues_mgmt_virtual_schedule_type_2000 (individual owner): the COC user id of the ticket owner`},
 		{"empty receiver name", func(c *Config) { c.Receivers = map[string]Receiver{"": {}} }, `receivers: a receiver name must not be empty`},
 		{"several problems at once", func(c *Config) { c.Instance, c.DedupeBy, c.DefaultLevel = "", "x", "" },
 			"instance: must not be empty: it namespaces every issue key\n" +
@@ -224,6 +212,48 @@ func TestValidate(t *testing.T) {
 			}
 			if _, nerr := New(c); (nerr == nil) != (tc.want == "") {
 				t.Errorf("New() error %v disagrees with Validate", nerr)
+			}
+		})
+	}
+}
+
+// A missing owner is a warning, not an error: the daemon must start with
+// only COC's endpoint and credentials.
+func TestWarnings(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		edit func(c *Config)
+		want string // every warning, one per line
+	}{
+		{"contact person", func(c *Config) { c.Fields.IssueContactPerson = "" },
+			`fields.issue_contact_person: required when virtual_schedule_type is issues_mgmt_virtual_schedule_type_2000 (individual owner): the COC user id of the ticket owner`},
+		{"schedule scenes", func(c *Config) { c.Fields.VirtualScheduleType = ScheduleShift },
+			`fields.schedule_scenes: required when virtual_schedule_type is issues_mgmt_virtual_schedule_type_1000 (shift owner): the COC shift scenario id`},
+		{"receiver switches to a shift without scenes", func(c *Config) {
+			c.Receivers = map[string]Receiver{"sre": {Fields: Fields{VirtualScheduleType: ScheduleShift}}}
+		}, `receivers["sre"].schedule_scenes: required when virtual_schedule_type is issues_mgmt_virtual_schedule_type_1000 (shift owner): the COC shift scenario id`},
+		{"global owner missing, receiver has one", func(c *Config) {
+			c.Fields.IssueContactPerson = ""
+			c.Receivers = map[string]Receiver{"a": {Fields: Fields{IssueContactPerson: "u"}}, "b": {}}
+		}, `fields.issue_contact_person: required when virtual_schedule_type is issues_mgmt_virtual_schedule_type_2000 (individual owner): the COC user id of the ticket owner`},
+		{"global shift, receiver switches to a person without one", func(c *Config) {
+			c.Fields.VirtualScheduleType, c.Fields.ScheduleScenes = ScheduleShift, "s"
+			c.Receivers = map[string]Receiver{"a": {Fields: Fields{VirtualScheduleType: ScheduleIndividual}}}
+		}, `receivers["a"].issue_contact_person: required when virtual_schedule_type is issues_mgmt_virtual_schedule_type_2000 (individual owner): the COC user id of the ticket owner`},
+		{"owner configured", func(c *Config) {}, ``},
+		{"shift ok", func(c *Config) { c.Fields.VirtualScheduleType, c.Fields.ScheduleScenes = ScheduleShift, "s" }, ``},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := testConfig()
+			tc.edit(&c)
+			if err := c.Validate(); err != nil {
+				t.Errorf("Validate() = %v; an owner problem is only a warning", err)
+			}
+			if got := strings.Join(c.Warnings(), "\n"); got != tc.want {
+				t.Errorf("Warnings()\n got %s\nwant %s", got, tc.want)
 			}
 		})
 	}

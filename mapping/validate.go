@@ -92,7 +92,6 @@ func (c Config) Validate() error {
 		v.add("dedupe_by", "%q is not one of group, alert, groupkey", c.DedupeBy)
 	}
 	v.fields("fields.", c.Fields, false)
-	v.owner("fields.", c.Fields)
 	if !validLabelName(c.SeverityLabel) {
 		v.add("severity_label", "%q is not a valid label name", c.SeverityLabel)
 	}
@@ -124,8 +123,6 @@ func (c Config) Validate() error {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	globalOwnerOK := validator{}
-	globalOwnerOK.owner("", c.Fields)
 	for _, name := range names {
 		r := c.Receivers[name]
 		p := fmt.Sprintf("receivers[%q].", name)
@@ -133,17 +130,42 @@ func (c Config) Validate() error {
 			v.add("receivers", "a receiver name must not be empty")
 		}
 		v.fields(p, r.Fields, true)
-		// The owner rules hold for the receiver's effective fields; report
-		// them here only when the receiver changes the owner, or when the
-		// global fields are fine (else the global error says it already).
-		if r.VirtualScheduleType != "" || len(globalOwnerOK.errs) == 0 {
-			v.owner(p, mergeFields(c.Fields, r.Fields))
-		}
 		v.levels(p+"levels", r.Levels)
 		v.template(root, p+"title", r.Title, false)
 		v.template(root, p+"description", r.Description, false)
 	}
 	return v.err()
+}
+
+// Warnings lists settings that are valid but will make COC reject tickets:
+// an owner type without the owner COC needs with it. They are not errors, so
+// that the daemon starts with only COC's endpoint and credentials set (the
+// tickets it cannot create are dead-lettered with COC's reason and can be
+// replayed once the owner is configured); the daemon logs them at start and
+// check-config prints them. Each starts with the yaml name of the setting.
+func (c Config) Warnings() []string {
+	var v validator
+	v.owner("fields.", c.Fields)
+	globalOwnerOK := len(v.errs) == 0
+	names := make([]string, 0, len(c.Receivers))
+	for name := range c.Receivers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		r := c.Receivers[name]
+		// The owner rules hold for the receiver's effective fields; report
+		// them here only when the receiver changes the owner, or when the
+		// global fields are fine (else the global warning says it already).
+		if r.VirtualScheduleType != "" || globalOwnerOK {
+			v.owner(fmt.Sprintf("receivers[%q].", name), mergeFields(c.Fields, r.Fields))
+		}
+	}
+	out := make([]string, len(v.errs))
+	for i, err := range v.errs {
+		out[i] = err.Error()
+	}
+	return out
 }
 
 // validator collects problems.
