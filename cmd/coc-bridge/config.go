@@ -1,0 +1,248 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/coc-bridge/coc-bridge/client"
+	"github.com/coc-bridge/coc-bridge/mapping"
+)
+
+// config holds every COC_BRIDGE_* environment variable. The names are a
+// contract (README, Helm chart, tests). The help tag feeds `serve --help`
+// and the README table; secret:"true" marks values that are never printed
+// or logged; mapping names the mapping.Config setting (its YAML key in the
+// mapping file) a variable sets. Every secret, and the access key, also has
+// a _FILE variant.
+type config struct {
+	ListenAddress            string        `env:"COC_BRIDGE_LISTEN_ADDRESS,default=:9096" help:"HTTP listen address (webhook, metrics, health, ledger)"`
+	TLSCertFile              string        `env:"COC_BRIDGE_TLS_CERT_FILE" help:"PEM certificate file; with COC_BRIDGE_TLS_KEY_FILE serves HTTPS"`
+	TLSKeyFile               string        `env:"COC_BRIDGE_TLS_KEY_FILE" help:"PEM private key file of COC_BRIDGE_TLS_CERT_FILE"`
+	WebhookBearerToken       client.Secret `env:"COC_BRIDGE_WEBHOOK_BEARER_TOKEN" secret:"true" help:"bearer token the webhook requires (Authorization: Bearer ...)"`
+	WebhookBearerTokenFile   string        `env:"COC_BRIDGE_WEBHOOK_BEARER_TOKEN_FILE" help:"file holding the webhook bearer token, re-read when it changes"`
+	WebhookBasicUser         string        `env:"COC_BRIDGE_WEBHOOK_BASIC_USER" help:"HTTP basic auth user the webhook requires (either bearer or basic credentials are accepted when both are set)"`
+	WebhookBasicPassword     client.Secret `env:"COC_BRIDGE_WEBHOOK_BASIC_PASSWORD" secret:"true" help:"HTTP basic auth password of COC_BRIDGE_WEBHOOK_BASIC_USER"`
+	WebhookBasicPasswordFile string        `env:"COC_BRIDGE_WEBHOOK_BASIC_PASSWORD_FILE" help:"file holding the basic auth password, re-read when it changes"`
+	MaxBodyBytes             int64         `env:"COC_BRIDGE_MAX_BODY_BYTES,default=4194304" help:"largest webhook body accepted; larger ones get 413"`
+	ShutdownGrace            time.Duration `env:"COC_BRIDGE_SHUTDOWN_GRACE,default=30s" help:"on SIGTERM/SIGINT, how long in-flight requests and deliveries may take"`
+
+	COCEndpoint          string        `env:"COC_BRIDGE_COC_ENDPOINT,default=https://coc.myhuaweicloud.com" help:"COC API base URL, or a region id (cn-north-4, ap-southeast-3, eu-west-101)"`
+	COCAccessKey         string        `env:"COC_BRIDGE_COC_ACCESS_KEY" help:"access key (AK) used to sign COC requests; required unless dry-run"`
+	COCAccessKeyFile     string        `env:"COC_BRIDGE_COC_ACCESS_KEY_FILE" help:"file holding the access key, re-read when it changes"`
+	COCSecretKey         client.Secret `env:"COC_BRIDGE_COC_SECRET_KEY" secret:"true" help:"secret key (SK); required unless dry-run"`
+	COCSecretKeyFile     string        `env:"COC_BRIDGE_COC_SECRET_KEY_FILE" help:"file holding the secret key, re-read when it changes"`
+	COCSecurityToken     client.Secret `env:"COC_BRIDGE_COC_SECURITY_TOKEN" secret:"true" help:"security token of temporary AK/SK (STS, agencies)"`
+	COCSecurityTokenFile string        `env:"COC_BRIDGE_COC_SECURITY_TOKEN_FILE" help:"file holding the security token, re-read when it changes"`
+	COCDomainID          string        `env:"COC_BRIDGE_COC_DOMAIN_ID" help:"account (domain) id sent as X-Domain-Id"`
+	COCProjectID         string        `env:"COC_BRIDGE_COC_PROJECT_ID" help:"project id sent as X-Project-Id (project-scoped credentials only)"`
+	COCQPS               float64       `env:"COC_BRIDGE_COC_QPS,default=5" help:"COC requests per second (token bucket shared by creates, lookups and status reads)"`
+	COCBurst             int           `env:"COC_BRIDGE_COC_BURST,default=5" help:"token bucket size"`
+	COCTimeout           time.Duration `env:"COC_BRIDGE_COC_TIMEOUT,default=10s" help:"timeout of one COC HTTP attempt"`
+	DryRun               bool          `env:"COC_BRIDGE_DRY_RUN,default=false" help:"render and record tickets without calling COC (ticket ids dry-run-...)"`
+
+	Store            string        `env:"COC_BRIDGE_STORE,default=coc-bridge.db" help:"SQLite file path, or a postgres:// (postgresql://) URL for several replicas"`
+	StoreFile        string        `env:"COC_BRIDGE_STORE_FILE" help:"file holding COC_BRIDGE_STORE (for a DSN with a password)"`
+	ReplicaID        string        `env:"COC_BRIDGE_REPLICA_ID" help:"this replica's name as a lease owner (default: the hostname)"`
+	Workers          int           `env:"COC_BRIDGE_WORKERS,default=4" help:"delivery workers"`
+	Lease            time.Duration `env:"COC_BRIDGE_LEASE,default=2m" help:"how long a worker holds an outbox item; a dead replica's items are taken over after it"`
+	RetryMaxDelay    time.Duration `env:"COC_BRIDGE_RETRY_MAX_DELAY,default=5m" help:"longest backoff between delivery attempts of an item"`
+	RefreshInterval  time.Duration `env:"COC_BRIDGE_REFRESH_INTERVAL,default=5m" help:"how often each open ticket's status is read back from COC"`
+	TerminalStatuses []string      `env:"COC_BRIDGE_TERMINAL_STATUSES,default=issues_work_flow_status_12000" help:"comma list of COC work_flow_status values that finish a ticket"`
+
+	Instance            string   `env:"COC_BRIDGE_INSTANCE,default=alertmanager" mapping:"instance" help:"name of the Alertmanager cluster/environment, part of every issue key; the same on all HA peers and replicas"`
+	DedupeBy            string   `env:"COC_BRIDGE_DEDUPE_BY,default=group" mapping:"dedupe_by" help:"one ticket per: group (alert group), alert (alert fingerprint) or groupkey (raw Alertmanager group key)"`
+	TicketType          string   `env:"COC_BRIDGE_TICKET_TYPE,default=issues_type_1000" mapping:"fields.ticket_type" help:"COC issue type id (ticket_type)"`
+	EnterpriseProject   string   `env:"COC_BRIDGE_ENTERPRISE_PROJECT,default=0" mapping:"fields.enterprise_project" help:"COC enterprise project id (enterprise_project); 0 is the default project"`
+	VirtualScheduleType string   `env:"COC_BRIDGE_VIRTUAL_SCHEDULE_TYPE,default=issues_mgmt_virtual_schedule_type_2000" mapping:"fields.virtual_schedule_type" help:"who owns a ticket: issues_mgmt_virtual_schedule_type_2000 a person (COC_BRIDGE_ISSUE_CONTACT_PERSON) or _1000 a shift (COC_BRIDGE_SCHEDULE_SCENES)"`
+	IssueContactPerson  string   `env:"COC_BRIDGE_ISSUE_CONTACT_PERSON" mapping:"fields.issue_contact_person" help:"COC user id of the ticket owner (issue_contact_person); required with the default, individual, owner type"`
+	ScheduleScenes      string   `env:"COC_BRIDGE_SCHEDULE_SCENES" mapping:"fields.schedule_scenes" help:"COC shift scenario id (schedule_scenes); required when a shift owns the tickets"`
+	VirtualScheduleRole string   `env:"COC_BRIDGE_VIRTUAL_SCHEDULE_ROLE" mapping:"fields.virtual_schedule_role" help:"COC shift role id (virtual_schedule_role)"`
+	Source              string   `env:"COC_BRIDGE_SOURCE,default=issues_mgmt_associated_type_2000" mapping:"fields.source" help:"COC source of the tickets (alarm); the issue key is sent as source_id"`
+	SeverityLabel       string   `env:"COC_BRIDGE_SEVERITY_LABEL,default=severity" mapping:"severity_label" help:"alert label mapped to the ticket level"`
+	DefaultLevel        string   `env:"COC_BRIDGE_DEFAULT_LEVEL,default=issues_level_3000" mapping:"default_level" help:"level of alerts whose severity is not in the level table"`
+	RegionLabels        []string `env:"COC_BRIDGE_REGION_LABELS,default=region" mapping:"region_labels" help:"comma list of alert labels giving the ticket regions"`
+	DefaultRegion       string   `env:"COC_BRIDGE_DEFAULT_REGION" mapping:"default_region" help:"region used when no alert has a region label"`
+	MappingFile         string   `env:"COC_BRIDGE_MAPPING_FILE" help:"YAML mapping file (level table, templates, per-receiver fields); it overrides the env values above"`
+
+	LogLevel  string `env:"COC_BRIDGE_LOG_LEVEL,default=info" help:"debug, info, warn or error"`
+	LogFormat string `env:"COC_BRIDGE_LOG_FORMAT,default=json" help:"json or console"`
+
+	// Derived while loading; no env tags.
+	mapping  mapping.Config    // env over mapping.DefaultConfig, then the mapping file
+	warnings []string          // valid settings COC will reject tickets for, by variable
+	raw      map[string]string // env values as given, by name (never printed for secrets)
+	needs    needs
+}
+
+// needs says what a command uses, so that one which only renders tickets
+// or reads the store runs without COC credentials (and without a mapping).
+type needs int
+
+const (
+	needAll     needs = iota // serve, check-config, demo: credentials required unless dry-run
+	needMapping              // render: the mapping, no credentials
+	needStore                // tickets, outbox: the store only
+)
+
+// loadConfig reads, resolves and validates the configuration. Every error
+// it returns is a configError (exit code 2) naming the variable at fault.
+func loadConfig(ctx context.Context, l envconfig.Lookuper, n needs) (*config, error) {
+	c := &config{raw: map[string]string{}, needs: n}
+	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: c, Lookuper: l}); err != nil {
+		return nil, configError{parseError(l, err)}
+	}
+	for _, v := range envVars() {
+		if s, ok := l.Lookup(v.Name); ok {
+			if v.Secret && s != "" {
+				s = "<secret>" // raw is for messages and sources: keep no secret in it
+			}
+			c.raw[v.Name] = s
+		}
+	}
+	if err := c.resolve(); err != nil {
+		return nil, configError{err}
+	}
+	// Every problem at once: the settings, then the mapping (unless the
+	// command does not use it).
+	err := c.validate()
+	if n != needStore {
+		var merr error
+		c.mapping, merr = c.mappingConfig(reported(err))
+		err = errors.Join(err, merr)
+		if w := c.mapping.Warnings(); len(w) > 0 {
+			c.warnings = strings.Split(c.nameMappingVariables(errors.New(strings.Join(w, "\n")), nil).Error(), "\n")
+		}
+	}
+	if err != nil {
+		return nil, configError{err}
+	}
+	return c, nil
+}
+
+// reported returns the variables named at the start of err's lines.
+func reported(err error) map[string]bool {
+	names := map[string]bool{}
+	if err == nil {
+		return names
+	}
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if i := strings.IndexAny(line, "=: "); i > 0 {
+			names[line[:i]] = true
+		}
+	}
+	return names
+}
+
+// resolve fills values that come from files or the host.
+func (c *config) resolve() error {
+	if c.ReplicaID == "" {
+		host, err := os.Hostname()
+		if err != nil || host == "" {
+			host = "coc-bridge"
+		}
+		c.ReplicaID = host
+	}
+	if c.StoreFile != "" {
+		if c.set("COC_BRIDGE_STORE") {
+			return bothSet("COC_BRIDGE_STORE")
+		}
+		s, err := readSecretFile("COC_BRIDGE_STORE_FILE", c.StoreFile)
+		if err != nil {
+			return err
+		}
+		c.Store = s
+	}
+	return nil
+}
+
+// set reports whether the variable was given a non-empty value.
+func (c *config) set(name string) bool { return c.raw[name] != "" }
+
+// value is a variable's value as given, or its default: what error messages quote.
+func (c *config) value(name string) string {
+	if s, ok := c.raw[name]; ok {
+		return s
+	}
+	for _, v := range envVars() {
+		if v.Name == name {
+			return v.Default
+		}
+	}
+	return ""
+}
+
+func bothSet(name string) error {
+	return fmt.Errorf("%s and %s_FILE are both set: set only one", name, name)
+}
+
+// readSecretFile reads a _FILE variable's file, trimmed of surrounding
+// whitespace (a trailing newline is the norm in mounted secrets).
+func readSecretFile(name, path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", name, err)
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return "", fmt.Errorf("%s=%q: the file is empty", name, path)
+	}
+	return s, nil
+}
+
+// envVar describes one variable of config.
+type envVar struct {
+	Name, Default, Help string
+	Mapping             string // the mapping setting it sets, if any
+	Secret              bool
+	Index               int // field index in config
+}
+
+// envVars lists the variables in declaration order.
+func envVars() []envVar {
+	t := reflect.TypeFor[config]()
+	var vars []envVar
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag, ok := f.Tag.Lookup("env")
+		if !ok {
+			continue
+		}
+		name, def, _ := strings.Cut(tag, ",default=")
+		vars = append(vars, envVar{Name: name, Default: def, Help: f.Tag.Get("help"),
+			Mapping: f.Tag.Get("mapping"), Secret: f.Tag.Get("secret") == "true", Index: i})
+	}
+	return vars
+}
+
+// parseError turns envconfig's "Field: strconv..." error into one that names
+// the variable, quotes its value and says what is expected.
+func parseError(l envconfig.Lookuper, err error) error {
+	t := reflect.TypeFor[config]()
+	for _, v := range envVars() {
+		f := t.Field(v.Index)
+		if !strings.HasPrefix(err.Error(), f.Name+": ") {
+			continue
+		}
+		val, _ := l.Lookup(v.Name)
+		want := "a valid value"
+		switch {
+		case f.Type == reflect.TypeFor[time.Duration]():
+			want = "a duration such as 30s, 5m or 1h"
+		case f.Type.Kind() == reflect.Bool:
+			want = "true or false"
+		case f.Type.Kind() == reflect.Float64:
+			want = "a number"
+		case f.Type.Kind() == reflect.Int || f.Type.Kind() == reflect.Int64:
+			want = "an integer"
+		}
+		return fmt.Errorf("%s=%q: must be %s", v.Name, val, want)
+	}
+	return err
+}

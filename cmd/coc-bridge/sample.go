@@ -1,0 +1,110 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"net/url"
+	"time"
+
+	"github.com/prometheus/alertmanager/template"
+)
+
+// sampleOptions varies the sample notification.
+type sampleOptions struct {
+	// Group is the value of the sample's "service" group label (default
+	// api-gateway); each value is its own alert group, hence its own ticket.
+	Group string
+	// Resolved sends the group with every alert resolved.
+	Resolved bool
+	// Receiver is the Alertmanager receiver name (default coc-bridge).
+	Receiver string
+	// Now anchors the alerts' times.
+	Now time.Time
+}
+
+// webhookMessage is the JSON body Alertmanager's webhook integration sends
+// (version 4), as in Alertmanager's notify/webhook Message.
+type webhookMessage struct {
+	*template.Data
+	Version         string `json:"version"`
+	GroupKey        string `json:"groupKey"`
+	TruncatedAlerts uint64 `json:"truncatedAlerts"`
+}
+
+// sampleNotification returns a realistic notification as Alertmanager sends
+// it: one group (alertname HighErrorRate, service api-gateway) with two
+// alerts in two regions at two severities, with annotations, links and
+// fingerprints. send-test-alert, demo, check-config and render use it.
+func sampleNotification(o sampleOptions) []byte {
+	if o.Group == "" {
+		o.Group = "api-gateway"
+	}
+	if o.Receiver == "" {
+		o.Receiver = "coc-bridge"
+	}
+	if o.Now.IsZero() {
+		o.Now = time.Now()
+	}
+	status := "firing"
+	if o.Resolved {
+		status = "resolved"
+	}
+	start := o.Now.Add(-7 * time.Minute).UTC().Truncate(time.Second)
+	alert := func(region, severity, instance, rate string, startsAt time.Time) template.Alert {
+		labels := template.KV{
+			"alertname": "HighErrorRate", "service": o.Group, "severity": severity,
+			"region": region, "instance": instance, "job": o.Group, "env": "prod",
+		}
+		a := template.Alert{
+			Status: status,
+			Labels: labels,
+			Annotations: template.KV{
+				"summary": fmt.Sprintf("5xx error rate of %s in %s is %s", o.Group, region, rate),
+				"description": fmt.Sprintf("%s of the requests to %s in %s failed with a 5xx status over the last 5 minutes (threshold 5%%). "+
+					"Clients see errors; check the latest deployment and the upstream dependencies.", rate, o.Group, region),
+				"runbook_url": "https://runbooks.example.com/" + o.Group + "/high-error-rate",
+			},
+			StartsAt: startsAt,
+			GeneratorURL: "http://prometheus.example.com:9090/graph?g0.expr=" + url.QueryEscape(
+				fmt.Sprintf(`sum by (region) (rate(http_requests_total{job=%q,code=~"5.."}[5m])) / sum by (region) (rate(http_requests_total{job=%q}[5m])) > 0.05`, o.Group, o.Group)) +
+				"&g0.tab=1",
+			Fingerprint: fingerprint(labels),
+		}
+		if o.Resolved {
+			a.EndsAt = o.Now.UTC().Truncate(time.Second)
+		}
+		return a
+	}
+	msg := webhookMessage{
+		Data: &template.Data{
+			Receiver: o.Receiver,
+			Status:   status,
+			Alerts: template.Alerts{
+				alert("cn-north-4", "critical", "api-gw-0.cn-north-4:8080", "12.4%", start),
+				alert("cn-south-1", "major", "api-gw-3.cn-south-1:8080", "6.1%", start.Add(2*time.Minute)),
+			},
+			GroupLabels:       template.KV{"alertname": "HighErrorRate", "service": o.Group},
+			CommonLabels:      template.KV{"alertname": "HighErrorRate", "service": o.Group, "job": o.Group, "env": "prod"},
+			CommonAnnotations: template.KV{"runbook_url": "https://runbooks.example.com/" + o.Group + "/high-error-rate"},
+			ExternalURL:       "http://alertmanager.example.com:9093",
+		},
+		Version:  "4",
+		GroupKey: fmt.Sprintf(`{}/{env="prod"}:{alertname="HighErrorRate", service=%q}`, o.Group),
+	}
+	b, err := json.MarshalIndent(msg, "", "  ")
+	if err != nil {
+		panic(fmt.Sprintf("encode sample notification: %v", err)) // static types: cannot happen
+	}
+	return b
+}
+
+// fingerprint imitates Alertmanager's alert fingerprint: 16 hex digits of
+// a hash of the sorted label pairs.
+func fingerprint(labels template.KV) string {
+	h := fnv.New64a()
+	for _, n := range labels.Names() { // sorted
+		h.Write([]byte(n + "\xff" + labels[n] + "\xff"))
+	}
+	return fmt.Sprintf("%016x", h.Sum64())
+}
