@@ -1,0 +1,164 @@
+package bench_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/coc-bridge/coc-bridge/bench"
+	"github.com/coc-bridge/coc-bridge/bridge"
+	"github.com/coc-bridge/coc-bridge/bridge/sqlite"
+	"github.com/coc-bridge/coc-bridge/client"
+	"github.com/coc-bridge/coc-bridge/client/coctest"
+	"github.com/coc-bridge/coc-bridge/mapping"
+)
+
+// The benchmarks here run the bridge in-process (the same wiring as the
+// binary: SQLite store, the real client, the fake COC on loopback) so the
+// webhook path can be profiled:
+//
+//	go test -run '^$' -bench Webhook -cpuprofile cpu.out ./bench/
+//	go tool pprof -top cpu.out
+
+// inProcess starts the fake COC and a bridge serving on loopback; it returns
+// the webhook URL.
+func inProcess(b *testing.B) string {
+	url, _ := inProcessFake(b, coctest.Options{})
+	return url
+}
+
+// inProcessFake is inProcess with the fake's QPS limit and latency from
+// fo; it also returns the fake.
+func inProcessFake(b *testing.B, fo coctest.Options) (string, *coctest.Server) {
+	b.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	fake := coctest.New(coctest.Options{AccessKey: "ak", SecretKey: "sk", DomainID: "d", QPSLimit: fo.QPSLimit, Latency: fo.Latency})
+	cocSrv := httptest.NewServer(fake)
+	coc, err := client.New(client.Options{
+		Endpoint:    cocSrv.URL,
+		Credentials: client.StaticCredentials{AccessKey: "ak", SecretKey: client.Secret("sk")},
+		DomainID:    "d", QPS: 100, Burst: 100,
+		Registerer: prometheus.NewRegistry(),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	store, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	mcfg := mapping.DefaultConfig()
+	mcfg.Fields.IssueContactPerson = "bench-owner"
+	mapper, err := mapping.New(mcfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	br, err := bridge.New(bridge.Options{Store: store, Mapper: mapper, COC: coc, Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(br.Handler())
+	done := make(chan error, 1)
+	go func() { done <- br.Run(ctx) }()
+	b.Cleanup(func() {
+		srv.Close()
+		cancel()
+		if err := <-done; err != nil {
+			b.Errorf("run: %v", err)
+		}
+		_ = store.Close()
+		cocSrv.Close()
+	})
+	return srv.URL + "/api/v1/alerts", fake
+}
+
+func post(b *testing.B, c *http.Client, url string, body []byte) {
+	resp, err := c.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		b.Error(err)
+		return
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b.Errorf("status %d", resp.StatusCode)
+	}
+}
+
+func client16() *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}
+}
+
+// BenchmarkWebhookRepeats is the steady shape: 100 groups of 10 alerts,
+// mostly repeats of groups with an open ticket, 16 senders.
+func BenchmarkWebhookRepeats(b *testing.B) {
+	url := inProcess(b)
+	bodies := bench.Bodies(0, 100, 10)
+	c := client16()
+	for _, body := range bodies { // open the tickets first
+		post(b, c, url, body)
+	}
+	var next atomic.Int64
+	b.SetParallelism(8) // 8 x GOMAXPROCS(2) = 16 senders on this machine kind
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			post(b, c, url, bodies[int(next.Add(1))%len(bodies)])
+		}
+	})
+}
+
+// BenchmarkWebhookNewGroups is the storm shape: every notification is a new
+// group (an outbox item and a ledger row each).
+func BenchmarkWebhookNewGroups(b *testing.B) {
+	url := inProcess(b)
+	bodies := bench.Bodies(0, 2000, 10)
+	c := client16()
+	var next atomic.Int64
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := int(next.Add(1))
+			body := bodies[i%len(bodies)]
+			if i >= len(bodies) {
+				// Past the pre-rendered set: render a fresh group.
+				body = bench.Body(i, 10, time.Now().Add(-time.Minute))
+			}
+			post(b, c, url, body)
+		}
+	})
+}
+
+// BenchmarkDrainBacklog is the storm's delivery side: b.N new groups are
+// accepted first, then the timer runs until the workers have created all
+// b.N tickets at the fake (50 ms latency, no QPS limit, so the bridge's own
+// cost per delivery shows). Run it with -benchtime=2000x.
+func BenchmarkDrainBacklog(b *testing.B) {
+	url, fake := inProcessFake(b, coctest.Options{Latency: 50 * time.Millisecond})
+	c := client16()
+	start := time.Now().Add(-time.Minute)
+	for i := range b.N {
+		post(b, c, url, bench.Body(i, 10, start))
+	}
+	b.ResetTimer()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.NewTimer(10 * time.Minute)
+	defer deadline.Stop()
+	for len(fake.Tickets()) < b.N {
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			b.Fatalf("%d of %d tickets after 10m", len(fake.Tickets()), b.N)
+		}
+	}
+}
