@@ -23,7 +23,7 @@ const (
 	chartDashboardPath = "helm/coc-bridge/dashboards/coc-bridge.json"
 	rulesPath          = "prometheus/coc-bridge-rules.yaml"
 	chartRulesPath     = "helm/coc-bridge/rules/coc-bridge-rules.yaml"
-	runbookPath        = "prometheus/RUNBOOK.md"
+	runbookPath        = "../README.md"
 	runbookURLPrefix   = "https://github.com/coc-bridge/coc-bridge/blob/main/README.md#runbook-"
 )
 
@@ -274,3 +274,35 @@ func read(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// TestREADMEListsEveryMetric keeps the README's metric table (the operator's reference)
+// equal to the set of metrics the code registers.
+func TestREADMEListsEveryMetric(t *testing.T) {
+	known := registeredMetrics(t)
+	readme := string(read(t, "../README.md"))
+	begin, end := strings.Index(readme, "<!-- metrics-table:begin -->"), strings.Index(readme, "<!-- metrics-table:end -->")
+	if begin < 0 || end < begin {
+		t.Fatal("README.md lacks the metrics-table markers")
+	}
+	listed := map[string]bool{}
+	for _, line := range strings.Split(readme[begin:end], "\n") {
+		if m := readmeMetricRE.FindStringSubmatch(line); m != nil {
+			if listed[m[1]] {
+				t.Errorf("README.md lists %s twice", m[1])
+			}
+			listed[m[1]] = true
+			if !known.plain[m[1]] && !known.histograms[m[1]] {
+				t.Errorf("README.md lists %s, which no package registers", m[1])
+			}
+		}
+	}
+	for _, set := range []map[string]bool{known.plain, known.histograms} {
+		for name := range set {
+			if !listed[name] {
+				t.Errorf("%s is registered but missing from the README's metric table", name)
+			}
+		}
+	}
+}
+
+var readmeMetricRE = regexp.MustCompile("^\\| `(coc_bridge_[a-z0-9_]+)` \\|")

@@ -1,6 +1,6 @@
 // Package deploy holds the deployment artefacts of coc-bridge and the tests that keep
 // them consistent with the code: the Helm chart (helm/coc-bridge), the Grafana dashboard
-// (grafana/), the Prometheus alert rules and their runbook (prometheus/), the
+// (grafana/), the Prometheus alert rules (prometheus/; their runbook is in the top-level README.md), the
 // Alertmanager example (alertmanager/), the kube-prometheus-stack sidecar examples
 // (examples/) and the container image (Dockerfile).
 //

@@ -61,7 +61,7 @@ type config struct {
 	TicketType          string   `env:"COC_BRIDGE_TICKET_TYPE,default=issues_type_1000" mapping:"fields.ticket_type" help:"COC issue type id (ticket_type)"`
 	EnterpriseProject   string   `env:"COC_BRIDGE_ENTERPRISE_PROJECT,default=0" mapping:"fields.enterprise_project" help:"COC enterprise project id (enterprise_project); 0 is the default project"`
 	VirtualScheduleType string   `env:"COC_BRIDGE_VIRTUAL_SCHEDULE_TYPE,default=issues_mgmt_virtual_schedule_type_2000" mapping:"fields.virtual_schedule_type" help:"who owns a ticket: issues_mgmt_virtual_schedule_type_2000 a person (COC_BRIDGE_ISSUE_CONTACT_PERSON) or _1000 a shift (COC_BRIDGE_SCHEDULE_SCENES)"`
-	IssueContactPerson  string   `env:"COC_BRIDGE_ISSUE_CONTACT_PERSON" mapping:"fields.issue_contact_person" help:"COC user id of the ticket owner (issue_contact_person); required with the default, individual, owner type"`
+	IssueContactPerson  string   `env:"COC_BRIDGE_ISSUE_CONTACT_PERSON" mapping:"fields.issue_contact_person" help:"COC user id of the ticket owner (issue_contact_person); COC rejects tickets without it when a person owns them (the default owner type): the daemon starts, warns, and dead-letters them until it is set"`
 	ScheduleScenes      string   `env:"COC_BRIDGE_SCHEDULE_SCENES" mapping:"fields.schedule_scenes" help:"COC shift scenario id (schedule_scenes); required when a shift owns the tickets"`
 	VirtualScheduleRole string   `env:"COC_BRIDGE_VIRTUAL_SCHEDULE_ROLE" mapping:"fields.virtual_schedule_role" help:"COC shift role id (virtual_schedule_role)"`
 	Source              string   `env:"COC_BRIDGE_SOURCE,default=issues_mgmt_associated_type_2000" mapping:"fields.source" help:"COC source of the tickets (alarm); the issue key is sent as source_id"`
