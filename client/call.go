@@ -53,7 +53,7 @@ func (c *Client) do(ctx context.Context, cl call) error {
 		}
 		last = err
 		last.Attempts = attempt
-		if err.Class != ClassRetryable || attempt >= c.retry.MaxAttempts || ctx.Err() != nil {
+		if !err.repeatable() || attempt >= c.retry.MaxAttempts || ctx.Err() != nil {
 			break
 		}
 		wait := c.retry.Delay(attempt, err.RetryAfter)

@@ -146,6 +146,7 @@ func interpret(op string, resp *http.Response, body []byte, readErr error, now t
 		if success {
 			e.Class = garbage
 		}
+		e.explainAuthRefusal(resp)
 		return nil, e
 	}
 	if e.RequestID == "" {
@@ -156,6 +157,7 @@ func interpret(op string, resp *http.Response, body []byte, readErr error, now t
 	}
 	e.Code, e.Message = env.Code, env.Message
 	e.Class = classifyAnswer(op, resp.StatusCode, env.Code)
+	e.explainAuthRefusal(resp)
 	return nil, e
 }
 

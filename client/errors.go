@@ -2,6 +2,7 @@ package client
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -161,6 +162,87 @@ func isGatewayCode(code string) bool {
 	return strings.HasPrefix(code, "APIG.") || strings.HasPrefix(code, "APIGW.")
 }
 
+// Causes of an authentication refusal (HTTP 401, APIG.0301) that are not a
+// wrong key: the *Error wraps one of them (test with errors.Is). Both are
+// ClassRetryable: the request never reached COC, and it succeeds unchanged
+// once the cause is gone (the clock resynchronised, the lock expired). The
+// client does not repeat them within a call, where they cannot go away and
+// would only count toward the gateway's lock.
+var (
+	// ErrRequestTimeRejected: the gateway refused the request's X-Sdk-Date
+	// (more than 15 minutes away from its clock). The error names the date
+	// sent and, when the answer carried a Date header, how far this host's
+	// clock is from COC's.
+	ErrRequestTimeRejected = errors.New("COC rejected the request time")
+	// ErrAccessKeyLocked: the gateway locked the access key for 5 minutes
+	// after repeated authentication failures ("AK access failed to reach
+	// the limit,forbidden").
+	ErrAccessKeyLocked = errors.New("COC locked the access key after repeated authentication failures")
+)
+
+// maxClockSkew is how far X-Sdk-Date may be from the gateway's clock (API.md 2).
+const maxClockSkew = 15 * time.Minute
+
+// explainAuthRefusal recognises, in an authentication refusal, a request
+// time outside the gateway's window or a locked access key, and makes e say
+// so and retryable. The time is judged by the answer's Date header (the
+// gateway's clock) against the X-Sdk-Date that was sent, since the gateway's
+// message ("verify aksk signature fail") is the same as for a wrong key;
+// without a Date header, by the message.
+func (e *Error) explainAuthRefusal(resp *http.Response) {
+	if e.StatusCode != http.StatusUnauthorized && normalizeCode(e.Code) != CodeAuthFailed {
+		return
+	}
+	msg := strings.ToLower(e.Message)
+	if strings.Contains(msg, "reach the limit") {
+		e.Class = ClassRetryable
+		e.Err = fmt.Errorf("%w: retried after the lock ends", ErrAccessKeyLocked)
+		return
+	}
+	var sent string
+	if resp.Request != nil {
+		sent = resp.Request.Header.Get(HeaderDate)
+	}
+	signedAt, err := time.Parse(DateLayout, sent)
+	if err != nil {
+		return
+	}
+	if date, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+		off := signedAt.Sub(date)
+		if off.Abs() <= maxClockSkew {
+			return // the time was fine: some other refusal
+		}
+		dir := "ahead of"
+		if off < 0 {
+			dir = "behind"
+		}
+		e.Class = ClassRetryable
+		e.Err = fmt.Errorf("%w: X-Sdk-Date %s is %s %s COC's clock (Date: %s); check this host's clock (NTP)",
+			ErrRequestTimeRejected, sent, off.Abs().Round(time.Second), dir, date.UTC().Format(http.TimeFormat))
+		return
+	}
+	if timeRefusal(msg) {
+		e.Class = ClassRetryable
+		e.Err = fmt.Errorf("%w: X-Sdk-Date %s; check this host's clock (NTP)", ErrRequestTimeRejected, sent)
+	}
+}
+
+// timeRefusal reports a lower-cased gateway message about the request time.
+func timeRefusal(msg string) bool {
+	for _, m := range []string{"request expired", "request has expired", "request is expired"} {
+		if strings.Contains(msg, m) {
+			return true
+		}
+	}
+	return strings.Contains(msg, "x-sdk-date") &&
+		(strings.Contains(msg, "too far") || strings.Contains(msg, "expire") || strings.Contains(msg, "skew"))
+}
+
+// repeatable reports whether the client may repeat e within the call.
+func (e *Error) repeatable() bool {
+	return e.Class == ClassRetryable && !errors.Is(e.Err, ErrRequestTimeRejected) && !errors.Is(e.Err, ErrAccessKeyLocked)
+}
+
 // isThrottle reports a throttling answer.
 func isThrottle(status int, code string) bool {
 	return status == http.StatusTooManyRequests || normalizeCode(code) == CodeThrottled
@@ -178,6 +260,22 @@ func classifyAnswer(op string, status int, code string) Class {
 		return ClassAmbiguous
 	case status >= 500:
 		return ClassRetryable
+	case retryableGatewayCode(code):
+		// The code, not the status, is what counts when a gateway error
+		// comes with a 2xx or 4xx status.
+		return ClassRetryable
 	}
 	return ClassPermanent
+}
+
+// retryableGatewayCode reports the gateway codes of a backend or gateway
+// outage (API.md 8): APIG.0202 and the 500-class APIG.0103/0104/0105/0107.
+// APIG.0203 (backend timeout) is handled with the status: it is ambiguous
+// for a create.
+func retryableGatewayCode(code string) bool {
+	switch code {
+	case CodeBackendDown, CodeBackendTimeout, "APIG.0103", "APIG.0104", "APIG.0105", "APIG.0107":
+		return true
+	}
+	return false
 }

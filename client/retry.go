@@ -8,9 +8,10 @@ import (
 )
 
 // RetryPolicy bounds the retries the client makes inside one call. Only
-// ClassRetryable errors are retried; permanent and ambiguous errors return
-// at once. Longer-horizon retries belong to the caller (the bridge's
-// outbox), which can reuse Delay. Zero fields take the defaults.
+// ClassRetryable errors are retried (except ErrRequestTimeRejected and
+// ErrAccessKeyLocked, which outlast a call); permanent and ambiguous errors
+// return at once. Longer-horizon retries belong to the caller (the
+// bridge's outbox), which can reuse Delay. Zero fields take the defaults.
 type RetryPolicy struct {
 	// MaxAttempts is the number of HTTP attempts per call, the first
 	// included (default 4; 1 disables retries).

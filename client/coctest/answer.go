@@ -3,6 +3,7 @@ package coctest
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 
 	"go.uber.org/zap"
 
@@ -16,6 +17,7 @@ type answer struct {
 	raw        []byte // written as is when set
 	rawType    string
 	retryAfter string
+	truncate   bool // send half the body, then drop the connection
 }
 
 func (s *Server) reply(w http.ResponseWriter, r *http.Request, op string, a answer) {
@@ -27,6 +29,8 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, op string, a answ
 	if a.retryAfter != "" {
 		w.Header().Set("Retry-After", a.retryAfter)
 	}
+	// The gateway's clock, which a client can compare with its own.
+	w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
 	b := a.raw
 	ct := a.rawType
 	if b == nil {
@@ -34,6 +38,16 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, op string, a answ
 		ct = "application/json;charset=UTF-8"
 	}
 	w.Header().Set("Content-Type", ct)
+	if a.truncate {
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+		w.WriteHeader(a.status)
+		_, _ = w.Write(b[:len(b)/2])
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		s.log.Debug("answer cut halfway", zap.String("operation", op), zap.Int("status", a.status))
+		panic(http.ErrAbortHandler) // net/http closes the connection
+	}
 	w.WriteHeader(a.status)
 	_, _ = w.Write(b)
 	s.log.Debug("answered", zap.String("operation", op), zap.String("method", r.Method),

@@ -7,9 +7,11 @@
 // the API gateway does (401 APIG.0301, 404 APIG.0101, 429 APIG.0308,
 // 503 APIG.0202), validates create bodies as COC documents them (400
 // GOM.00007256), and keeps tickets in memory for create, show (400
-// COC.00067003 when unknown) and list-tickets. Faults are scripted, never
-// random: FailNext, DropAfterCreate (the ambiguous case), SetDown,
-// SetLatency and a QPS limit. Tests assert outcomes through Tickets,
+// COC.00067003 when unknown) and list-tickets. Every answer carries a Date
+// header from the server clock, as the gateway's does. Faults are scripted,
+// never random: FailNext (error envelopes, raw bodies, empty or cut
+// answers, wrong content types), DropAfterCreate (the ambiguous case),
+// SetDown, SetLatency and a QPS limit. Tests assert outcomes through Tickets,
 // TicketsBySourceID, Ticket, Calls and Throttled, and drive the ticket
 // lifecycle with Complete, Delete and Forget.
 //

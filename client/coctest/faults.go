@@ -1,6 +1,7 @@
 package coctest
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -23,6 +24,13 @@ type Fault struct {
 	// Apply runs the operation before answering with the fault: a create
 	// then stores its ticket (a gateway 504 after the backend did the work).
 	Apply bool
+	// ContentType, when set, replaces the answer's Content-Type header.
+	ContentType string
+	// EmptyBody sends the status with no body at all.
+	EmptyBody bool
+	// Truncate announces the whole body's length, sends half of it and
+	// closes the connection (a proxy reset in the middle of an answer).
+	Truncate bool
 }
 
 // scriptedFault is a Fault still to be given n times.
@@ -137,7 +145,17 @@ func (f Fault) answer(rid string) answer {
 	default:
 		a = cocError(status, f.Code, msg)
 	}
+	if f.EmptyBody {
+		a.body, a.raw = nil, []byte{}
+	}
+	if f.ContentType != "" {
+		if a.raw == nil {
+			a.raw, _ = json.Marshal(a.body)
+		}
+		a.rawType = f.ContentType
+	}
 	a.retryAfter = f.RetryAfter
+	a.truncate = f.Truncate
 	return a
 }
 
