@@ -69,8 +69,9 @@ type FileCredentialsOptions struct {
 	// Registerer receives coc_bridge_coc_credentials_reloads_total; nil
 	// registers nothing.
 	Registerer prometheus.Registerer
-	// Logger reports reloads, read errors and loose file permissions; nil
-	// logs nothing. Values are never logged.
+	// Logger reports reloads and read errors; nil logs nothing. Values are
+	// never logged. File permissions are the application's to check (it
+	// knows the variables that named the files).
 	Logger *zap.Logger
 }
 
@@ -226,10 +227,6 @@ func (f *FileCredentials) read(p *credentialPart, st os.FileInfo) error {
 	v := strings.TrimSpace(string(b))
 	if v == "" {
 		return fmt.Errorf("read %s: file is empty", p.path)
-	}
-	if p.secret && st.Mode().Perm()&0o044 != 0 {
-		f.log.Warn("credentials file is readable by group or others; restrict it to its owner (chmod 600)",
-			zap.String("part", p.name), zap.String("path", p.path), zap.String("mode", st.Mode().Perm().String()))
 	}
 	p.value = v
 	return nil

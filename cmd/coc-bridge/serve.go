@@ -52,6 +52,7 @@ func (a *app) serve(ctx context.Context, cfg *config, ln net.Listener) error {
 		return configError{err}
 	}
 	defer func() { _ = log.Sync() }()
+	warnLooseSecretFiles(log, cfg)
 	d, err := newDaemon(ctx, cfg, log)
 	if err != nil {
 		return err
