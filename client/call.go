@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -111,6 +112,11 @@ func (c *Client) attempt(ctx context.Context, cl call, n int) *Error {
 	body, readErr := readAnswer(resp.Body)
 	c.observe(cl.op, strconv.Itoa(resp.StatusCode), start)
 	data, e := interpret(cl.op, resp, body, readErr, c.nowFunc())
+	if e != nil {
+		// COC's messages may echo the access key ("ak ... not exist"); the
+		// message ends up in logs and the outbox, so credentials are cut out.
+		e.Message = scrubCredentials(e.Message, creds)
+	}
 	if e == nil && cl.decode != nil {
 		if err := cl.decode(data); err != nil {
 			e = &Error{Operation: cl.op, StatusCode: resp.StatusCode, RequestID: resp.Header.Get("X-Request-Id"),
@@ -185,4 +191,16 @@ func (c *Client) logAttempt(op string, n int, e *Error, start time.Time) {
 	c.log.Debug("coc attempt failed", zap.String("operation", op), zap.Int("attempt", n),
 		zap.Int("status", e.StatusCode), zap.String("code", e.Code), zap.String("request_id", e.RequestID),
 		zap.String("class", e.Class.String()), zap.Duration("duration", time.Since(start)), zap.Error(e))
+}
+
+// scrubCredentials replaces every credential value in s (text COC sent
+// back) with a placeholder. Values shorter than 8 bytes are left alone: they
+// are not real keys, and replacing them would mangle ordinary words.
+func scrubCredentials(s string, c Credentials) string {
+	for _, v := range []string{c.AccessKey, c.SecretKey.Reveal(), c.SecurityToken.Reveal()} {
+		if len(v) >= 8 {
+			s = strings.ReplaceAll(s, v, redacted)
+		}
+	}
+	return s
 }

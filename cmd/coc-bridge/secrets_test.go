@@ -270,6 +270,18 @@ func TestSecretsNeverShown(t *testing.T) {
 		a, b := d.ledger("?key="+first), d.ledger("?key="+second)
 		return len(a) == 1 && a[0].State == "open" && len(b) == 1 && b[0].State == "open"
 	})
+	// 3b. COC's message echoes the access key (API Gateway does: "ak ... not
+	// exist"): the dead letter keeps the message with the key cut out.
+	coc.FailNext("create_ticket", 1, coctest.Fault{Status: http.StatusUnauthorized, Code: "APIG.0301",
+		Message: "Incorrect IAM authentication information: ak " + ak + " not exist"})
+	third, _ := d.postSample(sampleOptions{Group: "third"}, withBearer)
+	waitFor(t, 20*time.Second, "the third group's dead letter", func() bool {
+		e := d.ledger("?key=" + third)
+		return len(e) == 1 && e[0].State == "dead"
+	})
+	if e := d.ledger("?key=" + third); !strings.Contains(e[0].LastError, "ak <secret> not exist") {
+		t.Errorf("dead letter error %q: want COC's message with the access key cut out", e[0].LastError)
+	}
 	// 4. Every GET endpoint, with and without credentials.
 	for _, p := range []string{"/metrics", "/api/v1/tickets", "/api/v1/outbox", "/api/v1/outbox?state=dead", "/-/ready", "/-/healthy", "/"} {
 		for _, h := range []map[string]string{nil, withBearer} {
