@@ -14,11 +14,12 @@
 //   - the mapping configuration (Config), its YAML overlay and its validation
 //     against COC's enums.
 //
-// The package is pure: it does no I/O, reads no clock, logs nothing and
-// counts nothing. It reports facts (for example how many alerts had an
-// unknown severity) and leaves counting and logging to package bridge. It
-// never talks to COC (package client) and never stores anything (package
-// bridge); bridge converts a Ticket into the client's request.
+// The package is pure: it does no I/O, reads no clock (except to bound how
+// long a template may run), logs nothing and counts nothing. It reports
+// facts (for example how many alerts had an unknown severity) and leaves
+// counting and logging to package bridge. It never talks to COC (package
+// client) and never stores anything (package bridge); bridge converts a
+// Ticket into the client's request.
 //
 // A Mapper is immutable after New and safe for concurrent use.
 package mapping

@@ -3,8 +3,11 @@ package mapping
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -132,4 +135,153 @@ func synthetic(receiver, severity, region, text string, n int) *Message {
 	msg.CommonLabels["text"] = v(text)
 	msg.TruncatedAlerts = uint64(n)
 	return msg
+}
+
+// Execution limits while fuzzing templates: low, so that a looping
+// template costs milliseconds (the limits themselves are tested in
+// limits_test.go).
+const (
+	fuzzSteps    = 20000
+	fuzzFuncText = 1 << 20
+)
+
+// ParseConfigYAML never panics and leaves base alone; a configuration it
+// returns validates or not without panicking, New agrees with Validate,
+// and the mapper it builds maps sample notifications within the limits,
+// or fails with an error. YAML's own bombs (aliases expanding to huge
+// documents, deep nesting) are errors.
+func FuzzConfigYAML(f *testing.F) {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.yaml"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte("instance: prod\nfields:\n  issue_contact_person: u1\nlevels:\n  page: issues_level_1000\nreceivers:\n  web.hook:\n    title: '{{ .Receiver }}'\n    levels: {ticket: issues_level_2000}\n"))
+	f.Add([]byte("description: '{{ range .Alerts }}{{ range $.Alerts }}{{ end }}{{ end }}x'\n"))
+	f.Add([]byte("a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"))
+	f.Add([]byte(strings.Repeat("[", 10000)))
+	f.Add([]byte("instance: a\ninstance: b\n"))
+	f.Add([]byte("max_title_runes: -1\ndedupe_by: nope\nregion_labels: ['a b', '']\n"))
+	f.Add([]byte("---\ninstance: a\n---\ninstance: b\n"))
+	base := testConfig()
+	msgs := []*Message{bigMessage(3, true), testMessage("web.hook", alertSpec{severity: "page", region: "cn-north-4"})}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		before := base.clone()
+		cfg, err := ParseConfigYAML(data, base)
+		if !reflect.DeepEqual(base, before) {
+			t.Fatal("ParseConfigYAML modified base")
+		}
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("an empty error")
+			}
+			if !reflect.DeepEqual(cfg, base) {
+				t.Fatal("an error, and not base")
+			}
+			return
+		}
+		verr := cfg.Validate()
+		m, err := New(cfg)
+		if (err == nil) != (verr == nil) {
+			t.Fatalf("Validate says %v, New says %v", verr, err)
+		}
+		if err != nil {
+			return
+		}
+		lowerLimits(m, fuzzSteps, fuzzFuncText)
+		for _, msg := range msgs {
+			for _, part := range m.Split(msg) {
+				if tk, err := m.Map(part, MapOptions{PreviousTicketID: "ISU1"}); err == nil {
+					checkTicket(t, m, tk)
+				}
+			}
+		}
+	})
+}
+
+// A template that validates (New) maps sample notifications within the limits or
+// fails with an error: never a panic, never a text over its limit, never
+// an end past the execution limits. The fuzzer drives the title and the
+// description, the text in the alerts and the limits.
+func FuzzTemplate(f *testing.F) {
+	seeds := []string{
+		DefaultTitleTemplate,
+		DefaultDescriptionTemplate,
+		`{{ template "__subject" . }}`,
+		`{{ template "__text_alert_list" .Alerts }}`,
+		`{{ range .Alerts }}{{ range $.Alerts }}{{ .Labels.text }}{{ end }}{{ end }}`,
+		`{{ range 1000000000 }}{{ end }}`,
+		`{{ define "x" }}{{ template "x" . }}{{ end }}{{ template "x" . }}`,
+		`{{ $x := .CommonLabels.text }}{{ range 64 }}{{ $x = print $x $x }}{{ end }}{{ $x }}`,
+		`{{ reReplaceAll "" .CommonLabels.text .CommonLabels.text }}`,
+		`{{ printf "%*d|%-8.3q|%[1]x|%v" 1000000 .CommonLabels.text .Alerts }}`,
+		`{{ .CommonLabels.text | toUpper | html | js | urlquery }}`,
+		`{{ toJson . }}{{ index .Alerts 99 }}`,
+		`{{ (index .Alerts 0).StartsAt.In nil }}`,
+		`{{ stringSlice .CommonLabels.text "a" | join .CommonLabels.text }}`,
+		`{{ with .Alerts.Firing }}{{ len . }}{{ else }}none{{ end }}{{ range $k, $v := .CommonLabels }}{{ $k }}={{ $v }}{{ break }}{{ end }}`,
+	}
+	for i, s := range seeds {
+		f.Add(s, seeds[(i+1)%len(seeds)], "磁盘空间不足 🔥 a\xffb", uint8(i*17))
+	}
+	f.Fuzz(func(t *testing.T, title, description, text string, n uint8) {
+		cfg := testConfig()
+		cfg.Title, cfg.Description = title, description
+		cfg.MaxTitleRunes = 1 + int(n)
+		cfg.MaxDescriptionRunes = 1 + int(n)*40
+		m, err := New(cfg) // validates
+		if err != nil {
+			return
+		}
+		lowerLimits(m, fuzzSteps, fuzzFuncText)
+		msg := synthetic("r", "critical", "cn-north-4", text, int(n))
+		for _, part := range m.Split(msg) {
+			tk, err := m.Map(part, MapOptions{PreviousTicketID: "ISU1"})
+			if err != nil {
+				var ie *InputError
+				if errors.As(err, &ie) || err.Error() == "" {
+					t.Fatalf("a template failure reported as %T %q", err, err)
+				}
+				continue
+			}
+			checkTicket(t, m, tk)
+		}
+	})
+}
+
+// The bounds that refuse a function call before it runs are upper bounds
+// of the result: replaceBound for reReplaceAll, printfBound for printf,
+// joinBound (exact) for join.
+func FuzzFunctionBounds(f *testing.F) {
+	f.Add("", "$0$0", "abc", "%s%q", "x", "y\xff")
+	f.Add(`(a*)(?P<b>b+)|^`, "${b}-$1$$", "aabbb ab b", "%# x|% X|%+q", "中文🔥", "\x00")
+	f.Add(`\b`, "long replacement text", "two words", "%[2]*[1]d|%.*s|%!|%", "7", "")
+	f.Add(`(?i)k{3,5}`, "$9$name", "KKKkkk", "%v %T %p %08.3f %U", "", "")
+	f.Fuzz(func(t *testing.T, pattern, repl, text, format, a, b string) {
+		if re, err := regexp.Compile(pattern); err == nil {
+			bound := replaceBound(re, pattern, repl, text)
+			if bound <= 1<<24 {
+				if got := len(re.ReplaceAllString(text, repl)); got > bound {
+					t.Fatalf("reReplaceAll(%q, %q, %q) is %d bytes, bound %d", pattern, repl, text, got, bound)
+				}
+			}
+		}
+		args := []any{a, b, []string{a, b}, 42, -1.5e300, nil}
+		bound := printfBound([]reflect.Value{reflect.ValueOf(format), reflect.ValueOf(args)})
+		if bound <= 1<<24 {
+			if got := len(fmt.Sprintf(format, args...)); got > bound {
+				t.Fatalf("printf(%q) is %d bytes, bound %d", format, got, bound)
+			}
+		}
+		list := []string{a, b, text}
+		if got, bound := len(strings.Join(list, repl)), joinBound([]reflect.Value{reflect.ValueOf(repl), reflect.ValueOf(list)}); got != bound {
+			t.Fatalf("join is %d bytes, bound %d", got, bound)
+		}
+	})
 }

@@ -3,7 +3,6 @@ package mapping
 import (
 	"fmt"
 	"maps"
-	tmpltext "text/template"
 )
 
 // Mapper maps notifications to issue keys and ticket fields. It is built
@@ -18,8 +17,8 @@ type Mapper struct {
 // receiver without overrides).
 type profile struct {
 	fields        Fields
-	title         *tmpltext.Template
-	description   *tmpltext.Template
+	title         *compiledTemplate
+	description   *compiledTemplate
 	defaultRegion string
 	levels        map[string]string // normalized severity -> level
 }

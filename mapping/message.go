@@ -96,13 +96,14 @@ func (m *Message) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// normalize undoes the receiver's escaping, makes a firing notification of
+// normalize undoes the receiver's escaping (and replaces a NUL in it by
+// U+FFFD: no store keeps NULs in text), makes a firing notification of
 // resolved alerts a resolved one, and replaces nil maps by empty ones.
 func (m *Message) normalize() {
 	if m.Data == nil {
 		m.Data = &template.Data{}
 	}
-	m.Receiver = UnescapeReceiver(m.Receiver)
+	m.Receiver = strings.ReplaceAll(UnescapeReceiver(m.Receiver), "\x00", "\uFFFD")
 	if m.Status == StatusFiring && len(m.Alerts) > 0 && !slices.ContainsFunc(m.Alerts, func(a template.Alert) bool {
 		return a.Status != StatusResolved
 	}) {

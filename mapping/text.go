@@ -3,11 +3,9 @@ package mapping
 import (
 	"errors"
 	"fmt"
-	tmplhtml "html/template"
 	"net/url"
 	"regexp"
 	"strings"
-	tmpltext "text/template"
 	"unicode/utf8"
 
 	"github.com/prometheus/alertmanager/template"
@@ -98,85 +96,6 @@ func (d TemplateData) AlertmanagerURL() string {
 	return strings.TrimRight(d.ExternalURL, "/") + "/#/alerts?receiver=" + url.QueryEscape(regexp.QuoteMeta(d.Receiver))
 }
 
-// minOutputLimit bounds what one template execution may write, so a template
-// producing huge output cannot exhaust memory: execution stops there and the
-// text is cut like any long text.
-const minOutputLimit = 1 << 20
-
-// errOutputLimit stops a template execution at the output limit.
-var errOutputLimit = errors.New("template output limit reached")
-
-// templateRoot is Alertmanager's template set (its functions and default
-// named templates) that user templates are parsed into.
-type templateRoot struct{ t *tmpltext.Template }
-
-// newTemplateRoot loads Alertmanager's template engine with its default
-// templates (compiled into the binary: no file is read).
-func newTemplateRoot() (*templateRoot, error) {
-	// The engine keeps its text template private; an Option sees it while
-	// the engine is built, and it stays the same object afterwards (Parse
-	// returns its receiver). Executing it directly lets us bound the output.
-	var text *tmpltext.Template
-	capture := func(t *tmpltext.Template, _ *tmplhtml.Template) { text = t }
-	if _, err := template.FromGlobs(nil, capture); err != nil {
-		return nil, fmt.Errorf("load alertmanager default templates: %w", err)
-	}
-	if text == nil || text.Lookup("__subject") == nil {
-		return nil, errors.New("load alertmanager default templates: the text templates are missing")
-	}
-	return &templateRoot{t: text}, nil
-}
-
-// parse parses text as a new template named name in a copy of the set.
-func (r *templateRoot) parse(name, text string) (*tmpltext.Template, error) {
-	set, err := r.t.Clone()
-	if err != nil {
-		return nil, fmt.Errorf("clone alertmanager templates: %w", err)
-	}
-	t, err := set.New(name).Option("missingkey=zero").Parse(text)
-	if err != nil {
-		return nil, err
-	}
-	return t, nil
-}
-
-// boundedBuffer collects output up to limit bytes, then fails every write.
-type boundedBuffer struct {
-	b        []byte
-	limit    int
-	overflow bool
-}
-
-func (w *boundedBuffer) Write(p []byte) (int, error) {
-	if room := w.limit - len(w.b); len(p) > room {
-		w.b = append(w.b, p[:max(room, 0)]...)
-		w.overflow = true
-		return max(room, 0), errOutputLimit
-	}
-	w.b = append(w.b, p...)
-	return len(p), nil
-}
-
-// execute runs t. overflow reports that the output reached limit bytes and
-// was stopped there; out then holds the prefix. A panic in the template is
-// returned as an error.
-func execute(t *tmpltext.Template, data any, limit int) (out string, overflow bool, err error) {
-	w := &boundedBuffer{limit: limit}
-	defer func() {
-		if r := recover(); r != nil {
-			out, overflow, err = "", false, fmt.Errorf("template %s: panic: %v", t.Name(), r)
-		}
-	}()
-	if err := t.Execute(w, data); err != nil && !w.overflow {
-		return "", false, err
-	}
-	s := string(w.b)
-	if w.overflow {
-		s = trimPartialRune(s)
-	}
-	return strings.ToValidUTF8(s, "\uFFFD"), w.overflow, nil
-}
-
 // trimPartialRune drops an incomplete UTF-8 sequence at the end of s, left
 // by stopping the output in the middle of a character.
 func trimPartialRune(s string) string {
@@ -213,25 +132,31 @@ func cutRunes(s string, limit int) string {
 
 // renderTitle renders a title: one line, white space collapsed, at most
 // limit runes.
-func renderTitle(t *tmpltext.Template, data TemplateData, limit int) (string, error) {
-	s, _, err := execute(t, data, max(minOutputLimit, 8*limit))
+func renderTitle(t *compiledTemplate, data TemplateData, limit int) (string, error) {
+	s, _, err := t.execute(data, t.limits(max(minOutputLimit, 8*limit)))
 	if err != nil {
 		return "", fmt.Errorf("render title: %w", err)
 	}
 	return cutRunes(strings.Join(strings.Fields(s), " "), limit), nil
 }
 
+// trimSlack is the white space a re-render of the description may write at
+// its ends beyond the 4 bytes per rune of the limit.
+const trimSlack = 64 << 10
+
 // renderDescription renders a description of at most limit runes. With a
 // previous ticket, the text names it: a "Previous ticket:" line is added when
-// the template does not print its id. A text that is too long is rendered again with fewer alerts, the largest number
-// that fits (binary search: a handful of renders even for thousands of
-// alerts), and ends with a "+N more alerts" line. When not even the text
-// without alerts fits, it is cut, followed by the "+N more alerts" line and,
-// when set, a "Previous ticket:" line; when not even those fit, the whole
-// text is cut at limit.
-func renderDescription(t *tmpltext.Template, data TemplateData, limit int) (string, error) {
-	outLimit := max(minOutputLimit, 8*limit)
-	full, overflow, err := execute(t, data, outLimit)
+// the template does not print its id. A text that is too long is rendered
+// again with fewer alerts, the largest number that fits (binary search: a
+// handful of renders even for thousands of alerts), and ends with a "+N
+// more alerts" line. When not even the text without alerts fits, it is cut,
+// followed by the "+N more alerts" line and, when set, a "Previous ticket:"
+// line; when not even those fit, the whole text is cut at limit. The
+// renders share one render time; an execution limit hit by any of them is
+// an error (see the limits in engine.go).
+func renderDescription(t *compiledTemplate, data TemplateData, limit int) (string, error) {
+	lim := t.limits(max(minOutputLimit, 8*limit))
+	full, overflow, err := t.execute(data, lim)
 	if err != nil {
 		return "", fmt.Errorf("render description: %w", err)
 	}
@@ -257,33 +182,50 @@ func renderDescription(t *tmpltext.Template, data TemplateData, limit int) (stri
 
 	alerts := firingFirst(data.Alerts)
 	n := len(alerts)
+	// Limit runes take at most 4*limit bytes: a re-render that writes more,
+	// beyond some white space trimmed at its ends, cannot fit and is
+	// stopped there (over thousands of alerts each would otherwise write
+	// up to the output limit).
+	tryLim := lim
+	tryLim.output = min(lim.output, 4*limit+trimSlack)
 	// try renders the first k alerts; body is the text before the "+N more
-	// alerts" line, ok says whether the whole fits.
-	try := func(k int) (text, body string, ok, rendered bool) {
+	// alerts" line, ok says whether the whole fits. Its error is an
+	// execution limit: the re-renders share the text's render time.
+	try := func(k int) (text, body string, ok, rendered bool, err error) {
 		d := data
 		dd := *data.Data
 		dd.Alerts = alerts[:k]
 		d.Data = &dd
 		d.OmittedAlerts = n - k
-		s, overflow, err := execute(t, d, outLimit)
+		s, overflow, err := t.execute(d, tryLim)
+		if errors.Is(err, errTemplateLimit) {
+			return "", "", false, false, fmt.Errorf("render description: %w", err)
+		}
 		if err != nil {
 			// A template may index alerts it expects; treat a failure
 			// with fewer alerts as "does not fit".
-			return "", "", false, false
+			return "", "", false, false, nil
 		}
 		body = strings.TrimSpace(s)
 		text = withPrev(body + moreAlertsLine(n-k))
-		return text, body, !overflow && utf8.RuneCountInString(text) <= limit, true
+		return text, body, !overflow && utf8.RuneCountInString(text) <= limit, true, nil
 	}
 	if n == 0 {
 		return cutRunes(withPrev(full), limit), nil
 	}
-	best, body0, ok, rendered := try(0)
+	best, body0, ok, rendered, err := try(0)
+	if err != nil {
+		return "", err
+	}
 	if ok {
 		lo, hi := 1, n-1
 		for lo <= hi {
 			mid := lo + (hi-lo)/2
-			if s, _, ok, _ := try(mid); ok {
+			s, _, ok, _, err := try(mid)
+			if err != nil {
+				return "", err
+			}
+			if ok {
 				best, lo = s, mid+1
 			} else {
 				hi = mid - 1
