@@ -1,10 +1,15 @@
 package client
 
 import (
+	"context"
+	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -150,4 +155,121 @@ func abs(n int) int {
 		return -n
 	}
 	return n
+}
+
+// fuzzAnswer is the answer the fuzzed COC server gives next.
+type fuzzAnswer struct {
+	mu         sync.Mutex
+	status     int
+	retryAfter string
+	body       []byte
+}
+
+func (a *fuzzAnswer) set(status int, retryAfter string, body []byte) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.status, a.retryAfter, a.body = status, retryAfter, body
+}
+
+func (a *fuzzAnswer) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.retryAfter != "" {
+		w.Header().Set("Retry-After", a.retryAfter)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(a.status)
+	_, _ = w.Write(a.body)
+}
+
+// The three calls, end to end over HTTP, turn any answer into a result or
+// an *Error of the call's operation and a known class: a create never
+// succeeds without a ticket id, a lookup returns only tickets of the
+// source_id asked for, and an answer outside 2xx is never a success.
+func FuzzTicketAnswers(f *testing.F) {
+	seeds := []string{
+		`{"error_code":"GOM.00000000","error_msg":null,"provider_code":4,"data":{"ticket_id":"ISU1","id":"x","is_start_process":true}}`,
+		`{"error_code":"GOM.00000000","data":{"tickets":[{"ticket_id":"ISU1","source_id":"key-1","work_flow_status":"issues_work_flow_status_12000","enum_data_list":[{"prop_id":"work_flow_status","name_en":"Completed"}]},{"ticket_id":"ISU2","source_id":"other"}],"total":2}}`,
+		`{"error_code":"GOM.00000000","data":{"ticket_id":"ISU1","source_id":"key-1","fount_time":"1700000000000","is_deleted":"false","regions":["x"]}}`,
+		`{"error_code":"GOM.00007256","error_msg":"Invalid parameter","provider_code":4,"data":null}`,
+		`{"error_code":"APIG.0308","error_msg":"The throttling threshold has been reached","request_id":"abc"}`,
+		`{"error":{"code":"APIG.0301","message":"Incorrect IAM authentication information"}}`,
+		`<html><body><h1>502 Bad Gateway</h1></body></html>`,
+		`{"data":{"tickets":"none"}}`, `{"data":{"tickets":[1,null,{"source_id":"key-1"}]}}`, `{"data":[]}`,
+		`{"error_code":"GOM.00000000","data":{"ticket_id":{"nested":true}}}`, `{"data":{"ticket_id":"ISU1"},"data":null}`,
+		`{"error_code":"GOM.00000000","data":{"ticket_id":"ISU\ud800"}}`, "\xff\xfe{}", ``,
+	}
+	for i, s := range seeds {
+		f.Add(200+i%4*100+i%3*29, strconv.Itoa(i%3), []byte(s))
+	}
+	f.Add(200, "Wed, 21 Oct 2015 07:28:00 GMT", []byte(strings.Repeat("[", 100000)))
+	answer := &fuzzAnswer{}
+	srv := httptest.NewServer(answer)
+	f.Cleanup(srv.Close)
+	c, err := New(Options{
+		Endpoint:    srv.URL,
+		Credentials: StaticCredentials{AccessKey: "HWCFUZZAK0000000001", SecretKey: Secret("fuzz-secret")},
+		QPS:         1e6, Burst: 1000,
+		Retry: RetryPolicy{MaxAttempts: 1, AttemptTimeout: 5 * time.Second},
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, status int, retryAfter string, body []byte) {
+		status = 200 + abs(status)%400 // 1xx answers are not final answers
+		if !isToken(retryAfter) {
+			retryAfter = ""
+		}
+		answer.set(status, retryAfter, body)
+		ok := status >= 200 && status < 300
+		checkErr := func(op string, err error) {
+			t.Helper()
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("%s: error %T is not an *Error: %v", op, err, err)
+			}
+			if e.Operation != op || e.Class < ClassRetryable || e.Class > ClassAmbiguous || e.Error() == "" {
+				t.Fatalf("%s: bad error %#v", op, e)
+			}
+			if e.RetryAfter < 0 || e.RetryAfter > 24*time.Hour {
+				t.Fatalf("%s: Retry-After %q gave %v", op, retryAfter, e.RetryAfter)
+			}
+		}
+		ctx := context.Background()
+		res, err := c.CreateIssueTicket(ctx, CreateTicketRequest{Title: "t", Description: "d", SourceID: "key-1"})
+		switch {
+		case err != nil:
+			checkErr(OpCreateTicket, err)
+		case !ok || res.TicketID == "":
+			t.Fatalf("create succeeded with status %d and ticket %q", status, res.TicketID)
+		}
+		if _, err := c.GetTicket(ctx, "ISU1"); err != nil {
+			checkErr(OpGetTicket, err)
+		} else if !ok {
+			t.Fatalf("get succeeded with status %d", status)
+		}
+		found, err := c.FindTicketsBySourceID(ctx, "key-1")
+		if err != nil {
+			checkErr(OpListTickets, err)
+			return
+		}
+		if !ok {
+			t.Fatalf("list succeeded with status %d", status)
+		}
+		for _, tk := range found {
+			if tk.SourceID != "key-1" {
+				t.Fatalf("lookup returned a ticket of source_id %q", tk.SourceID)
+			}
+		}
+	})
+}
+
+// isToken reports whether s can be sent as a header value.
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] == 0x7f {
+			return false
+		}
+	}
+	return true
 }
