@@ -231,8 +231,8 @@ echo "  OK"
 step "Dockerfile: static checks (hadolint is not installable here)"
 "$DEPLOYCHECK" dockerfile deploy/Dockerfile
 
-step "shellcheck .ci/run .ci/*.sh"
-shellcheck -x .ci/run .ci/*.sh
+step "shellcheck .ci/run .ci/*.sh bench/*.sh"
+shellcheck -x .ci/run .ci/*.sh bench/*.sh
 echo "  OK"
 
 step "deploy checks passed in $((SECONDS - start))s"
