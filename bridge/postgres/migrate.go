@@ -4,13 +4,11 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"go.uber.org/zap"
+
+	"github.com/coc-bridge/coc-bridge/bridge/internal/migrations"
 )
 
 //go:embed migrations/*.sql
@@ -19,52 +17,16 @@ var migrationFiles embed.FS
 // migrationLock is the advisory lock key migrations hold ("coc_brdg").
 const migrationLock int64 = 0x636f635f62726467
 
-// migration is one embedded schema change, named NNNN_description.sql.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations returns the embedded migrations in version order.
-func migrations() ([]migration, error) {
-	entries, err := migrationFiles.ReadDir("migrations")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	seen := map[int]string{}
-	for _, e := range entries {
-		name := e.Name()
-		prefix, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(prefix)
-		if !ok || err != nil || v < 1 {
-			return nil, fmt.Errorf("migration %s: name must start with a positive version and '_'", name)
-		}
-		if other, dup := seen[v]; dup {
-			return nil, fmt.Errorf("migrations %s and %s share version %d", other, name, v)
-		}
-		seen[v] = name
-		body, err := migrationFiles.ReadFile(path.Join("migrations", name))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: name, sql: string(body)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	return out, nil
-}
-
 // migrate applies the migrations the database lacks, in one transaction
 // holding an advisory lock, so replicas starting at once migrate one after
 // the other and all but the first find nothing to do. It returns the schema
 // version. A schema migrated by a newer coc-bridge is refused.
 func (s *Store) migrate(ctx context.Context, schema string) (int, error) {
-	ms, err := migrations()
+	ms, err := migrations.Read(migrationFiles, "migrations")
 	if err != nil {
 		return 0, fmt.Errorf("load migrations: %w", err)
 	}
-	latest := ms[len(ms)-1].version
+	latest := ms[len(ms)-1].Version
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
 			return fmt.Errorf("take migration lock: %w", err)
@@ -96,17 +58,17 @@ func (s *Store) migrate(ctx context.Context, schema string) (int, error) {
 				current, latest)
 		}
 		for _, m := range ms {
-			if m.version <= current {
+			if m.Version <= current {
 				continue
 			}
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
-				return fmt.Errorf("apply %s: %w", m.name, err)
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return fmt.Errorf("apply %s: %w", m.Name, err)
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO coc_bridge_schema_migrations (version, name) VALUES ($1, $2)`,
-				m.version, m.name); err != nil {
-				return fmt.Errorf("record %s: %w", m.name, err)
+				m.Version, m.Name); err != nil {
+				return fmt.Errorf("record %s: %w", m.Name, err)
 			}
-			s.log.Info("postgres schema migrated", zap.Int("version", m.version), zap.String("migration", m.name))
+			s.log.Info("postgres schema migrated", zap.Int("version", m.Version), zap.String("migration", m.Name))
 		}
 		return nil
 	})

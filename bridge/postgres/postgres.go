@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -13,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/coc-bridge/coc-bridge/bridge"
+	"github.com/coc-bridge/coc-bridge/bridge/internal/gate"
 )
 
 var _ bridge.Store = (*Store)(nil)
@@ -36,7 +36,7 @@ type Store struct {
 	log      *zap.Logger
 	names    *strings.Replacer
 	version  int
-	gate     gate
+	gate     gate.Gate
 }
 
 // New migrates the schema (under an advisory lock) and returns a Store using
@@ -83,7 +83,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 // Close waits for running calls to return. It closes the pool only when Open
 // created it. Calls after Close fail; calling Close again returns nil.
 func (s *Store) Close() error {
-	if !s.gate.close() {
+	if !s.gate.Close() {
 		return nil
 	}
 	if s.ownsPool {
@@ -95,10 +95,10 @@ func (s *Store) Close() error {
 // Ping checks that the database answers, holds the schema this Store
 // migrated to and accepts writes (not a read-only standby).
 func (s *Store) Ping(ctx context.Context) error {
-	if !s.gate.enter() {
+	if !s.gate.Enter() {
 		return errClosed
 	}
-	defer s.gate.leave()
+	defer s.gate.Leave()
 	var version int
 	var readOnly string
 	err := s.pool.QueryRow(ctx, s.q(`SELECT coalesce(max(version), 0), current_setting('transaction_read_only')
@@ -143,10 +143,10 @@ const maxTxAttempts = 5
 // again when PostgreSQL reports a serialization failure or a deadlock, so it
 // must reset whatever it reports.
 func (s *Store) tx(ctx context.Context, fn func(pgx.Tx) error) error {
-	if !s.gate.enter() {
+	if !s.gate.Enter() {
 		return errClosed
 	}
-	defer s.gate.leave()
+	defer s.gate.Leave()
 	for attempt := 1; ; attempt++ {
 		err := pgx.BeginFunc(ctx, s.pool, fn)
 		if err == nil || !retryable(err) || attempt == maxTxAttempts || ctx.Err() != nil {
@@ -166,10 +166,10 @@ type querier interface {
 // one runs fn, a call made of one statement (atomic on its own, no explicit
 // transaction needed), through the gate.
 func (s *Store) one(fn func(db querier) error) error {
-	if !s.gate.enter() {
+	if !s.gate.Enter() {
 		return errClosed
 	}
-	defer s.gate.leave()
+	defer s.gate.Leave()
 	return fn(s.pool)
 }
 
@@ -186,34 +186,4 @@ func prefixed(alias, cols string) string {
 func retryable(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
-}
-
-// gate lets calls run concurrently and Close wait for them: calls hold the
-// read side for their whole duration, Close takes the write side once.
-type gate struct {
-	mu     sync.RWMutex
-	closed bool
-}
-
-// enter reports whether a call may run; if so the caller must call leave.
-func (g *gate) enter() bool {
-	g.mu.RLock()
-	if g.closed {
-		g.mu.RUnlock()
-		return false
-	}
-	return true
-}
-
-func (g *gate) leave() { g.mu.RUnlock() }
-
-// close waits for running calls and reports whether this was the first close.
-func (g *gate) close() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.closed {
-		return false
-	}
-	g.closed = true
-	return true
 }

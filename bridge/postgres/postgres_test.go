@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/coc-bridge/coc-bridge/bridge"
+	"github.com/coc-bridge/coc-bridge/bridge/internal/migrations"
 	"github.com/coc-bridge/coc-bridge/bridge/storetest"
 )
 
@@ -238,7 +239,7 @@ func TestReplicasMigrateOnce(t *testing.T) {
 			t.Errorf("New: %v", err)
 		}
 	}
-	ms, err := migrations()
+	ms, err := migrations.Read(migrationFiles, "migrations")
 	if err != nil {
 		t.Fatal(err)
 	}
