@@ -59,6 +59,12 @@ type Options struct {
 	RetryBaseDelay time.Duration
 	RetryMaxDelay  time.Duration
 	AmbiguousDelay time.Duration
+	// RecoveryProbe bounds the way back from a COC outage (default 5s):
+	// while COC is unavailable, a delivery is attempted at least this often
+	// whatever the items' backoff, and the first success after COC was
+	// unavailable for at least this long makes every backed-off item due at
+	// once.
+	RecoveryProbe time.Duration
 	// RefreshInterval is how often each open ticket is read back from COC
 	// (default 5m); RefreshBatch bounds the reads per round (default 20).
 	RefreshInterval time.Duration
@@ -90,6 +96,7 @@ type Bridge struct {
 	metrics  *metrics
 	terminal map[string]bool
 	wake     *broadcast
+	recovery *recovery
 	handler  http.Handler
 }
 
@@ -121,6 +128,7 @@ func New(opts Options) (*Bridge, error) {
 		metrics:  newMetrics(opts.Registerer, opts.Version),
 		terminal: make(map[string]bool, len(opts.TerminalStatuses)),
 		wake:     newBroadcast(),
+		recovery: newRecovery(opts.NowFunc()),
 	}
 	for _, s := range opts.TerminalStatuses {
 		b.terminal[s] = true
@@ -146,6 +154,7 @@ func setDefaults(o *Options) {
 	def(&o.RetryBaseDelay, time.Second)
 	def(&o.RetryMaxDelay, 5*time.Minute)
 	def(&o.AmbiguousDelay, 5*time.Second)
+	def(&o.RecoveryProbe, 5*time.Second)
 	def(&o.RefreshInterval, 5*time.Minute)
 	def(&o.StatsInterval, 5*time.Second)
 	def(&o.ShutdownGrace, 30*time.Second)
@@ -191,6 +200,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 	}
 	if !b.opts.DryRun {
 		wg.Go(func() { b.runRefresher(ctx) })
+		wg.Go(func() { b.runRecovery(ctx) })
 	}
 	wg.Go(func() { b.runStats(ctx) })
 	b.log.Info("bridge started", zap.String("replica", b.opts.ReplicaID),

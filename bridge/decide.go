@@ -3,6 +3,8 @@ package bridge
 import (
 	"context"
 	"errors"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/coc-bridge/coc-bridge/client"
@@ -86,6 +88,32 @@ func adoptable(found []client.Ticket, key, previousTicketID string, terminal map
 		}
 	}
 	return best, ok
+}
+
+// cocUnavailable reports whether err says COC could not be reached or did
+// not serve the request: no answer at all (transport error, timeout), a 502,
+// 503 or 504, or an API gateway code of a backend or gateway outage. These
+// are the failures of an outage. Other transient failures (a 500 from COC
+// itself, throttling) may be the item's own or mean COC is up but busy; they
+// do not start the outage recovery.
+func cocUnavailable(err error) bool {
+	var ce *client.Error
+	if !errors.As(err, &ce) {
+		return false
+	}
+	switch ce.StatusCode {
+	case 0, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	code := ce.Code
+	if rest, ok := strings.CutPrefix(code, "APIGW."); ok {
+		code = "APIG." + rest
+	}
+	switch code {
+	case client.CodeBackendDown, client.CodeBackendTimeout, "APIG.0103", "APIG.0104", "APIG.0105", "APIG.0107":
+		return true
+	}
+	return false
 }
 
 // errorCode returns COC's error code of err, or a bridge reason.

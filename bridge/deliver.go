@@ -94,6 +94,7 @@ func (w *worker) deliver(ctx context.Context, d Delivery) {
 		}
 		if t, ok := adoptable(found, d.Key, d.PreviousTicketID, b.terminal); ok {
 			w.complete(d, log, t.TicketID, deliveryAdopted)
+			b.deliverySucceeded(ctx)
 			return
 		}
 	}
@@ -103,6 +104,7 @@ func (w *worker) deliver(ctx context.Context, d Delivery) {
 		return
 	}
 	w.complete(d, log, res.TicketID, deliveryCreated)
+	b.deliverySucceeded(ctx)
 }
 
 // render maps the stored notification with the current configuration.
@@ -183,6 +185,7 @@ func (w *worker) complete(d Delivery, log *zap.Logger, ticketID, result string) 
 func (w *worker) fail(d Delivery, log *zap.Logger, err error, o Outcome, lookupFirst bool) {
 	b := w.b
 	if o == OutcomeDead {
+		b.recovery.attemptEnded(b.opts.NowFunc())
 		var ce *client.Error
 		msg := err.Error()
 		if errors.As(err, &ce) && ce.Message != "" {
@@ -192,6 +195,11 @@ func (w *worker) fail(d Delivery, log *zap.Logger, err error, o Outcome, lookupF
 		return
 	}
 	now := b.opts.NowFunc()
+	if cocUnavailable(err) {
+		b.recovery.attemptFailed(now)
+	} else {
+		b.recovery.attemptEnded(now)
+	}
 	delay := retryDelay(d.Attempts, b.opts.RetryBaseDelay, b.opts.RetryMaxDelay, b.opts.JitterFunc)
 	if o == OutcomeLookupThenRetry {
 		lookupFirst = true

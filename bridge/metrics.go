@@ -67,7 +67,7 @@ type metrics struct {
 
 // Store operations: the operation label of coc_bridge_store_errors_total.
 var storeOperations = []string{"accept", "claim", "complete", "retry", "dead_letter",
-	"refresh", "release", "stats", "ping", "read"}
+	"expedite", "refresh", "release", "stats", "ping", "read"}
 
 func newMetrics(reg prometheus.Registerer, version string) *metrics {
 	f := promauto.With(reg)

@@ -1,7 +1,6 @@
 package bridge
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -68,7 +67,14 @@ func (b *Bridge) receive(w http.ResponseWriter, r *http.Request) {
 
 	resp := acceptResponse{Status: "accepted"}
 	for _, part := range b.opts.Mapper.Split(msg) {
-		res, err := b.accept(r, part)
+		var raw []byte
+		if part == msg {
+			// Not split: the body is the notification's JSON already (Decode
+			// of it gives msg again), so it is stored as received rather
+			// than encoded again.
+			raw = body
+		}
+		res, err := b.accept(r, part, raw)
 		if err != nil {
 			b.metrics.storeErrors.WithLabelValues("accept").Inc()
 			b.log.Error("store notification", zap.String("receiver", msg.Receiver), zap.Error(err))
@@ -83,11 +89,16 @@ func (b *Bridge) receive(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// accept keys one notification and stores it.
-func (b *Bridge) accept(r *http.Request, msg *mapping.Message) (decisionReply, error) {
-	raw, err := json.Marshal(msg)
-	if err != nil {
-		return decisionReply{}, fmt.Errorf("encode notification: %w", err)
+// accept keys one notification and stores it. raw is its JSON, or nil to
+// encode msg.
+func (b *Bridge) accept(r *http.Request, msg *mapping.Message, raw []byte) (decisionReply, error) {
+	if raw == nil {
+		// MarshalJSON directly: json.Marshal would validate and compact
+		// its (already compact) output once more.
+		var err error
+		if raw, err = msg.MarshalJSON(); err != nil {
+			return decisionReply{}, fmt.Errorf("encode notification: %w", err)
+		}
 	}
 	key := b.opts.Mapper.Key(msg)
 	level, unknown := b.opts.Mapper.Level(msg)

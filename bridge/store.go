@@ -89,9 +89,11 @@ type Notification struct {
 	Level string
 	// Title is the rendered title, kept on the ledger for display (may be empty).
 	Title string
-	// Message is the notification's JSON (mapping.Message), stored in the outbox
-	// so delivery renders the ticket with the configuration current at delivery
-	// time (a replay after a config fix uses the fixed config).
+	// Message is the notification's JSON, as mapping.Decode reads it (the
+	// webhook body as received, or a split part of it encoded again), stored
+	// in the outbox so delivery renders the ticket with the configuration
+	// current at delivery time (a replay after a config fix uses the fixed
+	// config).
 	Message []byte
 	// ReceivedAt is when the bridge received it.
 	ReceivedAt time.Time
@@ -225,6 +227,21 @@ type ReplayRequest struct {
 	Now time.Time
 }
 
+// ExpediteRequest makes backed-off outbox items due sooner: the bridge
+// sends one when COC answers again after an outage, so that items whose
+// backoff grew during the outage do not wait it out.
+type ExpediteRequest struct {
+	// Due is the new NextAttempt of pending items due later than it.
+	Due time.Time
+	// LookupDue is the new NextAttempt of pending LookupFirst items due later
+	// than it: their earlier attempt may still be creating the ticket in COC,
+	// so their lookup keeps its delay. Engines use the later of Due and
+	// LookupDue.
+	LookupDue time.Time
+	// Limit is the most items changed, earliest due first; below 1 means all.
+	Limit int
+}
+
 // RefreshRequest asks for open tickets whose status is due to be read again.
 type RefreshRequest struct {
 	// Interval is how long after CheckedAt (or OpenedAt) an entry is due.
@@ -310,6 +327,10 @@ type Store interface {
 	// DeadLetter parks the item (state dead) and marks the ledger entry dead.
 	// ErrLeaseLost if the lease is gone.
 	DeadLetter(ctx context.Context, d DeadLetterRequest) error
+	// Expedite brings pending items forward (see ExpediteRequest) and returns
+	// how many it changed. Only NextAttempt changes: an item never becomes
+	// due later, and leases, attempts and errors are kept.
+	Expedite(ctx context.Context, r ExpediteRequest) (int, error)
 	// Replay requeues dead items (due now, LookupFirst kept, Attempts reset
 	// to zero) and returns how many; their ledger entries go back to pending.
 	Replay(ctx context.Context, r ReplayRequest) (int, error)

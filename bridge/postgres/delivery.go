@@ -195,6 +195,38 @@ func (s *Store) DeadLetter(ctx context.Context, d bridge.DeadLetterRequest) erro
 	return nil
 }
 
+// Expedite implements bridge.Store. Items being claimed meanwhile are
+// skipped: they are about to be attempted anyway.
+func (s *Store) Expedite(ctx context.Context, r bridge.ExpediteRequest) (int, error) {
+	due := utc(r.Due)
+	lookupDue := utc(r.LookupDue)
+	if lookupDue.Before(due) {
+		lookupDue = due
+	}
+	var limit *int
+	if r.Limit > 0 {
+		limit = &r.Limit
+	}
+	n := 0
+	err := s.one(func(db querier) error {
+		tag, err := db.Exec(ctx, s.q(`WITH later AS MATERIALIZED (
+				SELECT id FROM {outbox}
+				WHERE state = 'pending' AND next_attempt > $1
+					AND next_attempt > CASE WHEN lookup_first THEN $2 ELSE $1 END
+				ORDER BY next_attempt, id
+				LIMIT $3
+				FOR UPDATE SKIP LOCKED)
+			UPDATE {outbox} o SET next_attempt = CASE WHEN o.lookup_first THEN $2 ELSE $1 END
+			FROM later WHERE o.id = later.id`), due, lookupDue, limit)
+		n = int(tag.RowsAffected())
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("expedite outbox items: %w", err)
+	}
+	return n, nil
+}
+
 // Replay implements bridge.Store.
 func (s *Store) Replay(ctx context.Context, r bridge.ReplayRequest) (int, error) {
 	n := 0

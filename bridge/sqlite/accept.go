@@ -11,10 +11,10 @@ import (
 
 // do runs fn as one write call: it fails once the Store is closed.
 func (s *Store) do(ctx context.Context, fn writeFunc) error {
-	if !s.gate.enter() {
+	if !s.gate.Enter() {
 		return errClosed
 	}
-	defer s.gate.leave()
+	defer s.gate.Leave()
 	return s.write(ctx, fn)
 }
 
@@ -25,7 +25,7 @@ func (s *Store) Accept(ctx context.Context, n bridge.Notification) (bridge.Accep
 		return bridge.AcceptResult{}, errors.New("accept notification: empty key")
 	}
 	var res bridge.AcceptResult
-	err := s.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.do(ctx, func(ctx context.Context, tx *wtx) error {
 		cur, found, err := getEntry(ctx, tx, n.Key)
 		if err != nil {
 			return fmt.Errorf("read ledger: %w", err)
@@ -45,18 +45,13 @@ func (s *Store) Accept(ctx context.Context, n bridge.Notification) (bridge.Accep
 		}
 		switch d {
 		case bridge.DecisionCreate:
-			at := micros(n.ReceivedAt)
-			_, err = tx.ExecContext(ctx, `INSERT INTO outbox
-				(key, receiver, state, message, previous_ticket_id, next_attempt, accepted_at)
-				VALUES (?, ?, 'pending', ?, ?, ?, ?)`,
-				n.Key, n.Receiver, msg, e.PreviousTicketID, at, at)
+			err = queue(ctx, tx, n, msg, e.PreviousTicketID)
 		case bridge.DecisionSuppressPending, bridge.DecisionSuppressDead:
 			state := bridge.ItemPending
 			if d == bridge.DecisionSuppressDead {
 				state = bridge.ItemDead
 			}
-			_, err = tx.ExecContext(ctx, `UPDATE outbox SET message = ?, receiver = ?
-				WHERE key = ? AND state = ?`, msg, n.Receiver, n.Key, string(state))
+			err = replaceMessage(ctx, tx, n, msg, state)
 		}
 		if err != nil {
 			return fmt.Errorf("write outbox: %w", err)
@@ -68,4 +63,47 @@ func (s *Store) Accept(ctx context.Context, n bridge.Notification) (bridge.Accep
 		return bridge.AcceptResult{}, fmt.Errorf("accept notification for key %s: %w", n.Key, err)
 	}
 	return res, nil
+}
+
+// queue inserts the outbox item of a create, due at once, and its message.
+func queue(ctx context.Context, tx *wtx, n bridge.Notification, msg []byte, previous string) error {
+	at := micros(n.ReceivedAt)
+	res, err := tx.ExecContext(ctx, `INSERT INTO outbox
+		(key, receiver, state, previous_ticket_id, next_attempt, accepted_at)
+		VALUES (?, ?, 'pending', ?, ?, ?)`,
+		n.Key, n.Receiver, previous, at, at)
+	if err != nil {
+		return err
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO outbox_message (id, message) VALUES (?, ?)`, id, msg)
+	return err
+}
+
+// replaceItemQuery finds a key's live item in a state through
+// outbox_key_live: the index's own condition must be in the query for
+// SQLite to use it, and the state is a literal (a bound state would make
+// SQLite prepare the statement again on every run to recheck the index).
+var replaceItemQuery = map[bridge.ItemState]string{
+	bridge.ItemPending: `UPDATE outbox SET receiver = ?
+		WHERE key = ? AND state IN ('pending', 'dead') AND state = 'pending' RETURNING id`,
+	bridge.ItemDead: `UPDATE outbox SET receiver = ?
+		WHERE key = ? AND state IN ('pending', 'dead') AND state = 'dead' RETURNING id`,
+}
+
+// replaceMessage makes the key's item in state carry the newer notification.
+func replaceMessage(ctx context.Context, tx *wtx, n bridge.Notification, msg []byte, state bridge.ItemState) error {
+	var id int64
+	err := tx.QueryRowContext(ctx, replaceItemQuery[state], n.Receiver, n.Key).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // the ledger and the outbox disagree; nothing to carry the message
+	}
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE outbox_message SET message = ? WHERE id = ?`, msg, id)
+	return err
 }

@@ -36,10 +36,10 @@ func limit(n int) int {
 
 // Ledger implements bridge.Store: most recently updated first, then by key.
 func (s *Store) Ledger(ctx context.Context, f bridge.LedgerFilter) ([]bridge.LedgerEntry, error) {
-	if !s.gate.enter() {
+	if !s.gate.Enter() {
 		return nil, errClosed
 	}
-	defer s.gate.leave()
+	defer s.gate.Leave()
 	w, args := where("key", f.Key, "state", string(f.State))
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+ledgerCols+` FROM ledger`+w+
 		` ORDER BY updated_at DESC, key LIMIT ?`, append(args, limit(f.Limit))...)
@@ -63,10 +63,10 @@ func (s *Store) Ledger(ctx context.Context, f bridge.LedgerFilter) ([]bridge.Led
 
 // Outbox implements bridge.Store: oldest accepted first, then by id.
 func (s *Store) Outbox(ctx context.Context, f bridge.OutboxFilter) ([]bridge.OutboxItem, error) {
-	if !s.gate.enter() {
+	if !s.gate.Enter() {
 		return nil, errClosed
 	}
-	defer s.gate.leave()
+	defer s.gate.Leave()
 	w, args := where("key", f.Key, "state", string(f.State))
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+itemCols+` FROM outbox`+w+
 		` ORDER BY accepted_at, id LIMIT ?`, append(args, limit(f.Limit))...)
@@ -91,10 +91,10 @@ func (s *Store) Outbox(ctx context.Context, f bridge.OutboxFilter) ([]bridge.Out
 // Stats implements bridge.Store. Every state has a count, zero included; the
 // counts come from one snapshot.
 func (s *Store) Stats(ctx context.Context) (bridge.Stats, error) {
-	if !s.gate.enter() {
+	if !s.gate.Enter() {
 		return bridge.Stats{}, errClosed
 	}
-	defer s.gate.leave()
+	defer s.gate.Leave()
 	st := bridge.Stats{Ledger: map[bridge.State]int64{}, Outbox: map[bridge.ItemState]int64{}}
 	for _, state := range bridge.States {
 		st.Ledger[state] = 0

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/coc-bridge/coc-bridge/bridge"
@@ -12,7 +11,7 @@ import (
 // Limit below 1 means no limit.
 func (s *Store) DueForRefresh(ctx context.Context, r bridge.RefreshRequest) ([]bridge.LedgerEntry, error) {
 	var out []bridge.LedgerEntry
-	err := s.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.do(ctx, func(ctx context.Context, tx *wtx) error {
 		out = nil
 		limit := r.Limit
 		if limit < 1 {
@@ -55,7 +54,7 @@ func (s *Store) DueForRefresh(ctx context.Context, r bridge.RefreshRequest) ([]b
 // Release implements bridge.Store.
 func (s *Store) Release(ctx context.Context, r bridge.Release) error {
 	found := false
-	err := s.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.do(ctx, func(ctx context.Context, tx *wtx) error {
 		now := micros(r.Now)
 		res, err := tx.ExecContext(ctx, `UPDATE ledger SET state = 'closed', ticket_status = ?,
 			closed_at = ?, updated_at = ?
@@ -83,7 +82,7 @@ func (s *Store) Release(ctx context.Context, r bridge.Release) error {
 // ErrNotFound when the key has no open entry with that ticket.
 func (s *Store) RecordCheck(ctx context.Context, c bridge.Check) error {
 	found := false
-	err := s.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.do(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE ledger
 			SET ticket_status = CASE WHEN ? = '' THEN ticket_status ELSE ? END, last_error = ?, checked_at = ?
 			WHERE key = ? AND ticket_id = ? AND ticket_id <> '' AND state = 'open'`,

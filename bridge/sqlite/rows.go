@@ -16,7 +16,8 @@ const (
 		resolved_at, checked_at`
 	itemCols = `id, key, receiver, state, attempts, next_attempt, last_error, error_code,
 		lookup_first, lease_owner, lease_until, accepted_at`
-	deliveryCols = `id, key, receiver, message, attempts, lookup_first, previous_ticket_id,
+	// deliveryCols leave the message out: it is in outbox_message.
+	deliveryCols = `id, key, receiver, attempts, lookup_first, previous_ticket_id,
 		accepted_at, lease_until, next_attempt`
 )
 
@@ -65,13 +66,14 @@ func scanItem(sc scanner) (bridge.OutboxItem, error) {
 	return it, nil
 }
 
-// scanDelivery also returns the item's NextAttempt, to order a claim.
+// scanDelivery also returns the item's NextAttempt, to order a claim. The
+// message is read separately.
 func scanDelivery(sc scanner) (bridge.Delivery, int64, error) {
 	var (
 		d                     bridge.Delivery
 		accepted, until, next int64
 	)
-	err := sc.Scan(&d.ID, &d.Key, &d.Receiver, &d.Message, &d.Attempts, &d.LookupFirst,
+	err := sc.Scan(&d.ID, &d.Key, &d.Receiver, &d.Attempts, &d.LookupFirst,
 		&d.PreviousTicketID, &accepted, &until, &next)
 	if err != nil {
 		return bridge.Delivery{}, 0, err
@@ -81,7 +83,7 @@ func scanDelivery(sc scanner) (bridge.Delivery, int64, error) {
 }
 
 // getEntry reads key's ledger entry.
-func getEntry(ctx context.Context, tx *sql.Tx, key string) (bridge.LedgerEntry, bool, error) {
+func getEntry(ctx context.Context, tx *wtx, key string) (bridge.LedgerEntry, bool, error) {
 	e, err := scanEntry(tx.QueryRowContext(ctx, `SELECT `+ledgerCols+` FROM ledger WHERE key = ?`, key))
 	if errors.Is(err, sql.ErrNoRows) {
 		return bridge.LedgerEntry{}, false, nil
@@ -93,7 +95,7 @@ func getEntry(ctx context.Context, tx *sql.Tx, key string) (bridge.LedgerEntry, 
 }
 
 // putEntry writes e, inserting or replacing every column of its row.
-func putEntry(ctx context.Context, tx *sql.Tx, e bridge.LedgerEntry) error {
+func putEntry(ctx context.Context, tx *wtx, e bridge.LedgerEntry) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO ledger (`+ledgerCols+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (key) DO UPDATE SET receiver = excluded.receiver, state = excluded.state,

@@ -11,13 +11,13 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/coc-bridge/coc-bridge/bridge"
+	"github.com/coc-bridge/coc-bridge/bridge/internal/gate"
 )
 
 var _ bridge.Store = (*Store)(nil)
@@ -50,14 +50,15 @@ type Store struct {
 	log  *zap.Logger
 	path string
 
-	wdb *sql.DB // the single writer connection
-	rdb *sql.DB // read-only connections
+	wdb   *sql.DB    // the single writer connection
+	rdb   *sql.DB    // read-only connections
+	stmts *stmtCache // the writer's prepared statements
 
 	writes     chan *writeReq
 	writerDone chan struct{}
 	maxBatch   int
 
-	gate gate
+	gate gate.Gate
 }
 
 // Open opens (creating it with 0600 permissions if needed) the database file
@@ -128,6 +129,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite store %s: readers: %w", path, err)
 	}
 
+	s.stmts = newStmtCache(s.wdb)
 	go s.runWriter()
 	s.log.Info("sqlite store opened", zap.String("path", path), zap.Int("schema_version", version))
 	return s, nil
@@ -136,7 +138,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 // Close waits for running calls to return, stops the writer and closes the
 // file. Calls after Close fail. Calling Close again returns nil.
 func (s *Store) Close() error {
-	if !s.gate.close() {
+	if !s.gate.Close() {
 		return nil
 	}
 	close(s.writes)
@@ -148,11 +150,11 @@ func (s *Store) Close() error {
 // it fails when the store is closed, the file is not writable or the disk is
 // full.
 func (s *Store) Ping(ctx context.Context) error {
-	if !s.gate.enter() {
+	if !s.gate.Enter() {
 		return errClosed
 	}
-	defer s.gate.leave()
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	defer s.gate.Leave()
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE store_health SET pings = pings + 1 WHERE id = 1`)
 		return err
 	})
@@ -197,34 +199,4 @@ func createFile(path string) error {
 		return fmt.Errorf("create database file: %w", err)
 	}
 	return f.Close()
-}
-
-// gate lets calls run concurrently and Close wait for them: calls hold the
-// read side for their whole duration, Close takes the write side once.
-type gate struct {
-	mu     sync.RWMutex
-	closed bool
-}
-
-// enter reports whether a call may run; if so the caller must call leave.
-func (g *gate) enter() bool {
-	g.mu.RLock()
-	if g.closed {
-		g.mu.RUnlock()
-		return false
-	}
-	return true
-}
-
-func (g *gate) leave() { g.mu.RUnlock() }
-
-// close waits for running calls and reports whether this was the first close.
-func (g *gate) close() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.closed {
-		return false
-	}
-	g.closed = true
-	return true
 }

@@ -15,7 +15,96 @@ import (
 // writeFunc runs one call's statements in the writer's transaction. Its
 // error undoes only its own statements (they run in a savepoint). It must
 // not keep tx.
-type writeFunc func(ctx context.Context, tx *sql.Tx) error
+type writeFunc func(ctx context.Context, tx *wtx) error
+
+// wtx is the writer's transaction. Its ExecContext, QueryContext and
+// QueryRowContext run a statement the writer has prepared before when there
+// is one, so the writer parses each statement text once, not on every call.
+type wtx struct {
+	*sql.Tx
+	stmts *stmtCache
+}
+
+// ExecContext is sql.Tx's, through the statement cache.
+func (t *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := t.stmts.get(query); st != nil {
+		return t.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return t.Tx.ExecContext(ctx, query, args...)
+}
+
+// QueryContext is sql.Tx's, through the statement cache.
+func (t *wtx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := t.stmts.get(query); st != nil {
+		return t.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return t.Tx.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext is sql.Tx's, through the statement cache.
+func (t *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := t.stmts.get(query); st != nil {
+		return t.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return t.Tx.QueryRowContext(ctx, query, args...)
+}
+
+// maxCachedStmts bounds the statement cache. The writer runs a fixed set of
+// statement texts, far fewer than this.
+const maxCachedStmts = 64
+
+// stmtCache holds the writer's prepared statements, by text. Only the
+// writer goroutine uses it. A statement is prepared on the writer's
+// connection between transactions (the connection is busy during one), the
+// first time after it ran unprepared; database/sql then reuses it in every
+// transaction on that connection, and prepares it again by itself if the
+// connection is ever replaced.
+type stmtCache struct {
+	db     *sql.DB
+	stmts  map[string]*sql.Stmt // nil value: cannot be prepared, never tried again
+	missed []string             // texts run unprepared since the last fill
+}
+
+func newStmtCache(db *sql.DB) *stmtCache {
+	return &stmtCache{db: db, stmts: make(map[string]*sql.Stmt)}
+}
+
+// get returns the prepared statement for query, or nil (and remembers the
+// text, to prepare it after the transaction).
+func (c *stmtCache) get(query string) *sql.Stmt {
+	st, ok := c.stmts[query]
+	if !ok && len(c.stmts)+len(c.missed) < maxCachedStmts {
+		c.missed = append(c.missed, query)
+	}
+	return st
+}
+
+// fill prepares the statements that ran unprepared. It must run between
+// transactions. A text that cannot be prepared as one statement is
+// remembered as such and keeps running unprepared.
+func (c *stmtCache) fill(ctx context.Context) {
+	for _, q := range c.missed {
+		if _, ok := c.stmts[q]; ok {
+			continue
+		}
+		st, err := c.db.PrepareContext(ctx, q)
+		if err != nil {
+			st = nil
+		}
+		c.stmts[q] = st
+	}
+	c.missed = c.missed[:0]
+}
+
+// close closes every prepared statement.
+func (c *stmtCache) close() {
+	for q, st := range c.stmts {
+		if st != nil {
+			_ = st.Close()
+		}
+		delete(c.stmts, q)
+	}
+}
 
 // States of a queued write.
 const (
@@ -65,6 +154,7 @@ func (s *Store) write(ctx context.Context, fn writeFunc) error {
 // calls share one commit and one fsync.
 func (s *Store) runWriter() {
 	defer close(s.writerDone)
+	defer s.stmts.close()
 	batch := make([]*writeReq, 0, s.maxBatch)
 	for first := range s.writes {
 		batch = append(batch[:0], first)
@@ -89,13 +179,17 @@ func (s *Store) runWriter() {
 // when there are several, so a failing call leaves the others intact.
 func (s *Store) commit(batch []*writeReq) {
 	ctx := context.Background()
-	tx, err := s.begin(ctx, batch)
+	sqlTx, err := s.begin(ctx, batch)
 	if err != nil {
 		for _, r := range batch {
 			r.done <- err
 		}
 		return
 	}
+	// The connection is free again once the transaction ends: prepare what
+	// ran unprepared then.
+	defer s.stmts.fill(ctx)
+	tx := &wtx{Tx: sqlTx, stmts: s.stmts}
 	savepoints := len(batch) > 1
 	ran := make([]*writeReq, 0, len(batch))
 	for i, r := range batch {
@@ -134,7 +228,7 @@ func (s *Store) commit(batch []*writeReq) {
 var errTxBroken = errors.New("write transaction broken")
 
 // runOne runs fn, in a savepoint if asked.
-func runOne(ctx context.Context, tx *sql.Tx, fn writeFunc, savepoint bool) error {
+func runOne(ctx context.Context, tx *wtx, fn writeFunc, savepoint bool) error {
 	if !savepoint {
 		return guarded(ctx, tx, fn)
 	}
@@ -157,7 +251,7 @@ func runOne(ctx context.Context, tx *sql.Tx, fn writeFunc, savepoint bool) error
 
 // guarded runs fn and turns a panic into an error that undoes the whole
 // transaction: the writer goroutine must survive whatever one call does.
-func guarded(ctx context.Context, tx *sql.Tx, fn writeFunc) (err error) {
+func guarded(ctx context.Context, tx *wtx, fn writeFunc) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%w: panic in write: %v", errTxBroken, p)

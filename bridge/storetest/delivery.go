@@ -20,6 +20,7 @@ var deliveryTests = []test{
 	{"RetryReschedulesAndFreesLease", testRetry},
 	{"DeadLetterParksItemAndEntry", testDeadLetter},
 	{"CompleteUnknownItem", testCompleteUnknown},
+	{"ExpediteBringsBackedOffItemsForward", testExpedite},
 }
 
 func testClaimDueLimitOrder(t *testing.T, h Harness) {

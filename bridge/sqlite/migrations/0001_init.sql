@@ -28,13 +28,14 @@ CREATE INDEX ledger_refresh ON ledger (coalesce(checked_at, opened_at), key) WHE
 
 -- The outbox: one row per ticket to create. Delivered items are deleted.
 -- AUTOINCREMENT: an id is never reused, so a late call naming a deleted item
--- can never hit a newer one.
+-- can never hit a newer one. The notification each item renders is in
+-- outbox_message: kept out of these rows, it is never read when claims scan
+-- them nor rewritten when a claim or a retry updates one.
 CREATE TABLE outbox (
     id                 INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     key                TEXT    NOT NULL REFERENCES ledger (key),
     receiver           TEXT    NOT NULL,
     state              TEXT    NOT NULL CHECK (state IN ('pending', 'dead')),
-    message            BLOB    NOT NULL,
     previous_ticket_id TEXT    NOT NULL DEFAULT '',
     attempts           INTEGER NOT NULL DEFAULT 0,
     next_attempt       INTEGER NOT NULL,
@@ -48,8 +49,16 @@ CREATE TABLE outbox (
 
 -- At most one pending-or-dead item per key, whatever the code above does.
 CREATE UNIQUE INDEX outbox_key_live ON outbox (key) WHERE state IN ('pending', 'dead');
--- Claim: due pending items, oldest due first.
-CREATE INDEX outbox_due ON outbox (next_attempt, id) WHERE state = 'pending';
+-- The notification of each outbox item (a webhook body, often several KiB),
+-- deleted with its item.
+CREATE TABLE outbox_message (
+    id      INTEGER NOT NULL PRIMARY KEY REFERENCES outbox (id) ON DELETE CASCADE,
+    message BLOB    NOT NULL
+) STRICT;
+
+-- Claim: due pending items, oldest due first. It covers the lease test, so
+-- a claim reads this index only (the claim names it: INDEXED BY).
+CREATE INDEX outbox_due ON outbox (next_attempt, id, lease_until) WHERE state = 'pending';
 -- Stats, the outbox view and OldestPending.
 CREATE INDEX outbox_state_accepted ON outbox (state, accepted_at, id);
 
