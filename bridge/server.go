@@ -69,26 +69,56 @@ type ServerOptions struct {
 	// ShutdownGrace bounds how long in-flight requests may take after ctx
 	// ends (default 10s).
 	ShutdownGrace time.Duration
-	// MaxHeaderBytes caps request headers (default 64 KiB).
+	// MaxHeaderBytes caps request headers (default 64 KiB); larger headers
+	// are answered 431 Request Header Fields Too Large.
 	MaxHeaderBytes int
+	// ReadHeaderTimeout bounds reading a request's headers (default 5s): a
+	// client sending them slowly (slowloris) is disconnected, with no
+	// answer or a 400 when its request line was cut.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading a whole request, body included (default
+	// 30s). A webhook body not read in time is answered as unreadable.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds writing an answer, counted from the end of
+	// reading the request's headers (default 30s).
+	WriteTimeout time.Duration
+	// IdleTimeout bounds how long a kept-alive connection waits for its
+	// next request (default 2m).
+	IdleTimeout time.Duration
 	// ErrorLog receives the server's own errors (TLS handshakes, broken
 	// connections); nil means the standard library's default logger.
 	ErrorLog *log.Logger
 }
 
-// NewHTTPServer returns an http.Server for h with timeouts against slow
-// clients: a slowloris gets cut off after ReadHeaderTimeout, a slow body
-// after ReadTimeout.
+// Defaults of ServerOptions.
+const (
+	DefaultMaxHeaderBytes    = 64 << 10
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultWriteTimeout      = 30 * time.Second
+	DefaultIdleTimeout       = 2 * time.Minute
+)
+
+// NewHTTPServer returns an http.Server for h with limits against slow and
+// oversized clients: a slowloris gets cut off after ReadHeaderTimeout, a
+// slow body after ReadTimeout, headers over MaxHeaderBytes get 431. Zero
+// options take the defaults.
 func NewHTTPServer(h http.Handler, opts ServerOptions) *http.Server {
+	def := func(v, d time.Duration) time.Duration {
+		if v <= 0 {
+			return d
+		}
+		return v
+	}
 	if opts.MaxHeaderBytes <= 0 {
-		opts.MaxHeaderBytes = 64 << 10
+		opts.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: def(opts.ReadHeaderTimeout, DefaultReadHeaderTimeout),
+		ReadTimeout:       def(opts.ReadTimeout, DefaultReadTimeout),
+		WriteTimeout:      def(opts.WriteTimeout, DefaultWriteTimeout),
+		IdleTimeout:       def(opts.IdleTimeout, DefaultIdleTimeout),
 		MaxHeaderBytes:    opts.MaxHeaderBytes,
 		ErrorLog:          opts.ErrorLog,
 	}
