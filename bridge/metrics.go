@@ -16,10 +16,12 @@ const (
 	resultUnsupportedMediaType = "unsupported_media_type"
 	resultMethodNotAllowed     = "method_not_allowed"
 	resultStoreUnavailable     = "store_unavailable"
+	resultIncompleteBody       = "incomplete_body"
 )
 
 var notificationResults = []string{resultAccepted, resultBadRequest, resultUnauthorized,
-	resultTooLarge, resultUnsupportedMediaType, resultMethodNotAllowed, resultStoreUnavailable}
+	resultTooLarge, resultUnsupportedMediaType, resultMethodNotAllowed, resultStoreUnavailable,
+	resultIncompleteBody}
 
 // Delivery results: the result label of coc_bridge_deliveries_total.
 const (

@@ -56,8 +56,15 @@ func (b *Bridge) receive(w http.ResponseWriter, r *http.Request) {
 				fmt.Sprintf("body larger than %d bytes (raise COC_BRIDGE_MAX_BODY_BYTES or set max_alerts in Alertmanager)", b.opts.MaxBodyBytes))
 			return
 		}
-		b.reject(w, r, http.StatusBadRequest, resultBadRequest, "read body: "+err.Error())
-		return
+		// The body did not arrive whole (the sender hung up, or was too
+		// slow for the server's read timeout). That is a transport failure,
+		// not bad input: a 4xx would tell Alertmanager never to send this
+		// notification again. Hang up without an answer instead, so the
+		// sender sees a transport error and retries.
+		b.metrics.notifications.WithLabelValues("", resultIncompleteBody).Inc()
+		b.log.Warn("notification body did not arrive whole; hanging up so the sender retries",
+			zap.Error(err), zap.String("remote", r.RemoteAddr))
+		panic(http.ErrAbortHandler)
 	}
 	msg, err := mapping.Decode(body)
 	if err != nil {
