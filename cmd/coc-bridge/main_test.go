@@ -84,9 +84,18 @@ type testDaemon struct {
 
 func startServe(t *testing.T, env map[string]string) *testDaemon {
 	t.Helper()
+	d, _ := startServeCapturing(t, env)
+	return d
+}
+
+// startServeCapturing is startServe that also returns what the daemon
+// writes to stdout.
+func startServeCapturing(t *testing.T, env map[string]string) (*testDaemon, *syncBuffer) {
+	t.Helper()
 	addr := make(chan net.Addr, 1)
+	stdout := &syncBuffer{}
 	d := &testDaemon{t: t, log: &syncBuffer{}, done: make(chan int, 1)}
-	a := &app{env: envconfig.MapLookuper(env), stdin: strings.NewReader(""), stdout: io.Discard, stderr: d.log,
+	a := &app{env: envconfig.MapLookuper(env), stdin: strings.NewReader(""), stdout: stdout, stderr: d.log,
 		listening: func(a net.Addr) { addr <- a }}
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
@@ -102,7 +111,7 @@ func startServe(t *testing.T, env map[string]string) *testDaemon {
 		t.Fatalf("serve did not listen within 20s:\n%s", d.log)
 	}
 	t.Cleanup(func() { d.stop() })
-	return d
+	return d, stdout
 }
 
 // stop cancels the daemon's context (what SIGTERM does) and returns its

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"io/fs"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sethvargo/go-envconfig"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -163,31 +160,6 @@ func (c *recordingCOC) sent() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]string(nil), c.headers...)
-}
-
-// startServeCapturing is startServe with stdout captured too.
-func startServeCapturing(t *testing.T, env map[string]string) (*testDaemon, *syncBuffer) {
-	t.Helper()
-	addr := make(chan net.Addr, 1)
-	stdout := &syncBuffer{}
-	d := &testDaemon{t: t, log: &syncBuffer{}, done: make(chan int, 1)}
-	a := &app{env: envconfig.MapLookuper(env), stdin: strings.NewReader(""), stdout: stdout, stderr: d.log,
-		listening: func(a net.Addr) { addr <- a }}
-	ctx, cancel := context.WithCancel(context.Background())
-	d.cancel = cancel
-	go func() { d.done <- a.exit(a.run(ctx, []string{"serve"})) }()
-	select {
-	case ad := <-addr:
-		d.url = "http://" + ad.String()
-	case code := <-d.done:
-		cancel()
-		t.Fatalf("serve exited with %d before listening:\n%s", code, d.log)
-	case <-time.After(20 * time.Second):
-		cancel()
-		t.Fatalf("serve did not listen within 20s:\n%s", d.log)
-	}
-	t.Cleanup(func() { d.stop() })
-	return d, stdout
 }
 
 // TestSecretsNeverShown runs the daemon with distinctive credentials, some
