@@ -219,6 +219,15 @@ type DeadLetterRequest struct {
 	Now     time.Time
 }
 
+// LedgerError is the ledger entry's LastError for this dead letter: COC's
+// code and message, as the views show it. Every engine stores this text.
+func (d DeadLetterRequest) LedgerError() string {
+	if d.Code == "" {
+		return d.Message
+	}
+	return d.Code + ": " + d.Message
+}
+
 // ReplayRequest selects dead items to requeue. Empty Key and zero ID replay
 // every dead item.
 type ReplayRequest struct {

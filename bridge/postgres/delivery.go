@@ -181,7 +181,7 @@ func (s *Store) DeadLetter(ctx context.Context, d bridge.DeadLetterRequest) erro
 			return fmt.Errorf("write outbox: %w", err)
 		}
 		if _, err := tx.Exec(ctx, s.q(`UPDATE {ledger} SET state = 'dead', last_error = $1, updated_at = $2
-			WHERE key = $3`), deadError(d.Code, d.Message), utc(d.Now), l.key); err != nil {
+			WHERE key = $3`), d.LedgerError(), utc(d.Now), l.key); err != nil {
 			return fmt.Errorf("write ledger: %w", err)
 		}
 		return nil

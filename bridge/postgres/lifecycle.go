@@ -4,14 +4,6 @@ import (
 	"time"
 )
 
-// deadError is the ledger's LastError for a dead-lettered create.
-func deadError(code, msg string) string {
-	if code == "" {
-		return msg
-	}
-	return code + ": " + msg
-}
-
 // utc is t as stored: UTC, truncated to the microsecond (timestamptz's
 // precision; pgx truncates the same way).
 func utc(t time.Time) time.Time { return time.UnixMicro(t.UnixMicro()).UTC() }

@@ -189,7 +189,7 @@ func (s *Store) DeadLetter(ctx context.Context, d bridge.DeadLetterRequest) erro
 			return fmt.Errorf("write outbox: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE ledger SET state = 'dead', last_error = ?, updated_at = ?
-			WHERE key = ?`, deadError(d.Code, d.Message), micros(d.Now), key); err != nil {
+			WHERE key = ?`, d.LedgerError(), micros(d.Now), key); err != nil {
 			return fmt.Errorf("write ledger: %w", err)
 		}
 		return nil
