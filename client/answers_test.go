@@ -67,23 +67,7 @@ func TestGarbageAnswers(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, nil, func(o *client.Options) { o.Retry.MaxAttempts = 1 })
 			h.fake.FailNext(tt.op, 1, tt.fault)
-			var err error
-			switch tt.op {
-			case client.OpCreateTicket:
-				var res client.CreateTicketResult
-				res, err = h.c.CreateIssueTicket(t.Context(), alarmTicket("garbage"))
-				if err == nil && res.TicketID != "ISU9" {
-					t.Fatalf("result %+v", res)
-				}
-			case client.OpGetTicket:
-				var tk client.Ticket
-				tk, err = h.c.GetTicket(t.Context(), "ISU9")
-				if err == nil && (tk.FountTime != 17 || tk.CreateTime != 1.7e12 || !tk.IsDeleted) {
-					t.Fatalf("ticket %+v", tk)
-				}
-			default:
-				_, err = h.c.FindTicketsBySourceID(t.Context(), "garbage")
-			}
+			err := callOnce(t, h, tt.op, func(tk client.Ticket) bool { return tk.FountTime == 17 && tk.CreateTime == 1.7e12 && tk.IsDeleted })
 			if tt.ok {
 				if err != nil {
 					t.Fatalf("err = %v", err)
@@ -98,5 +82,29 @@ func TestGarbageAnswers(t *testing.T) {
 				t.Errorf("no request id in %q", err)
 			}
 		})
+	}
+}
+
+// callOnce makes one call of operation op against the harness's fake, whose
+// next answer a test has scripted, and returns its error. A successful
+// create must return ticket ISU9 and a successful show must pass okTicket.
+func callOnce(t *testing.T, h *harness, op string, okTicket func(client.Ticket) bool) error {
+	t.Helper()
+	switch op {
+	case client.OpCreateTicket:
+		res, err := h.c.CreateIssueTicket(t.Context(), alarmTicket("garbage"))
+		if err == nil && res.TicketID != "ISU9" {
+			t.Fatalf("result %+v", res)
+		}
+		return err
+	case client.OpGetTicket:
+		tk, err := h.c.GetTicket(t.Context(), "ISU9")
+		if err == nil && !okTicket(tk) {
+			t.Fatalf("ticket %+v", tk)
+		}
+		return err
+	default:
+		_, err := h.c.FindTicketsBySourceID(t.Context(), "garbage")
+		return err
 	}
 }
