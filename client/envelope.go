@@ -161,8 +161,12 @@ func interpret(op string, resp *http.Response, body []byte, readErr error, now t
 	return nil, e
 }
 
+// maxRetryAfter caps what a Retry-After header can ask for; the retry
+// policy's own elapsed-time limit decides whether waiting that long is worth it.
+const maxRetryAfter = 24 * time.Hour
+
 // parseRetryAfter reads a Retry-After value: delay seconds or an HTTP date.
-// Absent, invalid or past values give 0.
+// Absent, invalid or past values give 0; values beyond a day give a day.
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
@@ -172,10 +176,11 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		if secs <= 0 {
 			return 0
 		}
-		return time.Duration(min(secs, int64(24*time.Hour/time.Second))) * time.Second
+		return time.Duration(min(secs, int64(maxRetryAfter/time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
+		// t.Sub saturates at the largest Duration for dates centuries away.
+		return min(t.Sub(now), maxRetryAfter)
 	}
 	return 0
 }
