@@ -5,7 +5,8 @@
 //
 //   - The accept path (receiver.go) runs on each HTTP request and finishes in
 //     milliseconds: authenticate, limit, decode, key, Store.Accept, answer. A
-//     2xx means the notification is in the store and survives a crash.
+//     2xx means the notification (every key it splits into, in one
+//     transaction) is in the store and survives a crash.
 //   - The delivery path (deliver.go, refresher.go) runs in background workers:
 //     claim a due outbox item, look the ticket up when an earlier attempt's
 //     outcome is unknown, create it through the COC client, record the result,

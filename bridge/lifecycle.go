@@ -1,5 +1,12 @@
 package bridge
 
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
 // This file is the ledger's lifecycle as pure functions. Every engine calls
 // them inside its Accept transaction, so the rules live in one place and the
 // engines only differ in how they lock and store; bridge/storetest pins the
@@ -69,4 +76,25 @@ func ApplyNotification(cur LedgerEntry, found bool, n Notification, d Decision) 
 		e.OpenedAt, e.ClosedAt, e.CheckedAt = nil, nil, nil
 	}
 	return e
+}
+
+// ErrEmptyKey is returned by Accept for a notification without a key.
+var ErrEmptyKey = errors.New("notification has an empty key")
+
+// AcceptOrder returns the order in which an engine applies an Accept batch:
+// the indexes of batch sorted by key, notifications of one key in batch
+// order. Taking each key's lock in key order is what keeps concurrent
+// batches sharing keys (HA Alertmanager peers sending one notification to
+// two replicas) from deadlocking. It fails on an empty key, before anything
+// is written.
+func AcceptOrder(batch []Notification) ([]int, error) {
+	order := make([]int, len(batch))
+	for i, n := range batch {
+		if n.Key == "" {
+			return nil, fmt.Errorf("accept notification %d of %d: %w", i+1, len(batch), ErrEmptyKey)
+		}
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(batch[a].Key, batch[b].Key) })
+	return order, nil
 }

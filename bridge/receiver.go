@@ -72,67 +72,75 @@ func (b *Bridge) receive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	resp := acceptResponse{Status: "accepted"}
-	for _, part := range b.opts.Mapper.Split(msg) {
-		var raw []byte
-		if part == msg {
-			// Not split: the body is the notification's JSON already (Decode
-			// of it gives msg again), so it is stored as received rather
-			// than encoded again.
-			raw = body
-		}
-		res, err := b.accept(r, part, raw)
-		if err != nil {
-			b.metrics.storeErrors.WithLabelValues("accept").Inc()
-			b.log.Error("store notification", zap.String("receiver", msg.Receiver), zap.Error(err))
-			b.reject(w, r, http.StatusServiceUnavailable, resultStoreUnavailable,
-				"cannot store the notification right now; retry")
-			return
-		}
-		resp.Decisions = append(resp.Decisions, res)
+	replies, err := b.accept(r, msg, body)
+	if err != nil {
+		b.metrics.storeErrors.WithLabelValues("accept").Inc()
+		b.log.Error("store notification", zap.String("receiver", msg.Receiver), zap.Error(err))
+		b.reject(w, r, http.StatusServiceUnavailable, resultStoreUnavailable,
+			"cannot store the notification right now; retry")
+		return
 	}
 	b.metrics.notifications.WithLabelValues(msg.Receiver, resultAccepted).Inc()
 	b.metrics.alertsPerNotif.Observe(float64(len(msg.Alerts)))
-	writeJSON(w, http.StatusOK, resp)
+	writeJSON(w, http.StatusOK, acceptResponse{Status: "accepted", Decisions: replies})
 }
 
-// accept keys one notification and stores it. raw is its JSON, or nil to
-// encode msg.
-func (b *Bridge) accept(r *http.Request, msg *mapping.Message, raw []byte) (decisionReply, error) {
-	if raw == nil {
-		// MarshalJSON directly: json.Marshal would validate and compact
-		// its (already compact) output once more.
-		var err error
-		if raw, err = msg.MarshalJSON(); err != nil {
-			return decisionReply{}, fmt.Errorf("encode notification: %w", err)
+// accept keys the notifications msg splits into (one per issue key in the
+// alert dedupe mode) and stores them all in one store transaction: every
+// one of them is recorded, or none. body is msg's JSON as received.
+func (b *Bridge) accept(r *http.Request, msg *mapping.Message, body []byte) ([]decisionReply, error) {
+	parts := b.opts.Mapper.Split(msg)
+	batch := make([]Notification, len(parts))
+	unknown := make([]int, len(parts))
+	now := b.opts.NowFunc()
+	for i, part := range parts {
+		raw := body
+		if part != msg {
+			// A split part is encoded on its own. Unsplit, the body is the
+			// notification's JSON already (Decode of it gives msg again),
+			// so it is stored as received rather than encoded again.
+			// MarshalJSON directly: json.Marshal would validate and
+			// compact its (already compact) output once more.
+			var err error
+			if raw, err = part.MarshalJSON(); err != nil {
+				return nil, fmt.Errorf("encode notification: %w", err)
+			}
+		}
+		var level string
+		level, unknown[i] = b.opts.Mapper.Level(part)
+		batch[i] = Notification{
+			Key:        b.opts.Mapper.Key(part),
+			Receiver:   part.Receiver,
+			Firing:     part.Firing(),
+			Level:      level,
+			Message:    raw,
+			ReceivedAt: now,
 		}
 	}
-	key := b.opts.Mapper.Key(msg)
-	level, unknown := b.opts.Mapper.Level(msg)
-	res, err := b.opts.Store.Accept(r.Context(), Notification{
-		Key:        key,
-		Receiver:   msg.Receiver,
-		Firing:     msg.Firing(),
-		Level:      level,
-		Message:    raw,
-		ReceivedAt: b.opts.NowFunc(),
-	})
+	results, err := b.opts.Store.Accept(r.Context(), batch...)
 	if err != nil {
-		return decisionReply{}, fmt.Errorf("accept notification for %s: %w", key, err)
+		return nil, fmt.Errorf("store %d notification(s) of receiver %s: %w", len(batch), msg.Receiver, err)
 	}
-	b.metrics.decisions.WithLabelValues(string(res.Decision)).Inc()
-	if msg.Firing() {
-		b.metrics.unknownSeverities.Add(float64(unknown))
+	replies := make([]decisionReply, len(batch))
+	created := false
+	for i, res := range results {
+		n, part := batch[i], parts[i]
+		b.metrics.decisions.WithLabelValues(string(res.Decision)).Inc()
+		if n.Firing {
+			b.metrics.unknownSeverities.Add(float64(unknown[i]))
+		}
+		created = created || res.Decision == DecisionCreate
+		b.log.Debug("notification accepted",
+			zap.String("key", n.Key),
+			zap.String("receiver", n.Receiver),
+			zap.String("ticket_id", res.Entry.TicketID),
+			zap.String("decision", string(res.Decision)),
+			zap.String("status", part.Status),
+			zap.Int("alerts", len(part.Alerts)))
+		replies[i] = decisionReply{Key: n.Key, Decision: res.Decision, TicketID: res.Entry.TicketID}
 	}
-	if res.Decision == DecisionCreate {
+	if created {
 		b.wake.notify()
 	}
-	b.log.Debug("notification accepted",
-		zap.String("key", key),
-		zap.String("receiver", msg.Receiver),
-		zap.String("ticket_id", res.Entry.TicketID),
-		zap.String("decision", string(res.Decision)),
-		zap.String("status", msg.Status),
-		zap.Int("alerts", len(msg.Alerts)))
-	return decisionReply{Key: key, Decision: res.Decision, TicketID: res.Entry.TicketID}, nil
+	return replies, nil
 }

@@ -313,12 +313,16 @@ type Stats struct {
 // not at all. Times are passed in by the caller (no engine reads a clock), so
 // behaviour is deterministic in tests.
 type Store interface {
-	// Accept records a notification on its key's ledger entry and, when the
-	// decision is DecisionCreate, queues one outbox item, all in one durable
-	// transaction: when it returns nil the notification survives a crash.
-	// For any interleaving of concurrent Accepts of the same key, at most one
-	// pending-or-dead outbox item exists per key.
-	Accept(ctx context.Context, n Notification) (AcceptResult, error)
+	// Accept records each notification on its key's ledger entry and, for
+	// each DecisionCreate, queues one outbox item, all in one durable
+	// transaction: when it returns nil every notification of the batch
+	// survives a crash; when it fails, none was recorded. The results are
+	// in the batch's order; notifications of the same key are applied in
+	// that order, each deciding on the state the one before it left.
+	// For any interleaving of concurrent Accepts of the same keys, at most
+	// one pending-or-dead outbox item exists per key, and batches that share
+	// keys in any order do not deadlock.
+	Accept(ctx context.Context, batch ...Notification) ([]AcceptResult, error)
 	// Claim leases up to Limit due pending items, earliest due first. An item is
 	// never held by two owners at once; an item whose lease expired is claimed
 	// again with LookupFirst set (the earlier holder may have created the

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -10,79 +9,90 @@ import (
 	"github.com/coc-bridge/coc-bridge/bridge"
 )
 
-// Accept implements bridge.Store. The key's ledger row lock serialises
-// concurrent Accepts of one key across every replica.
-func (s *Store) Accept(ctx context.Context, n bridge.Notification) (bridge.AcceptResult, error) {
-	n.ReceivedAt = utc(n.ReceivedAt) // the storage precision, so the result equals what is read back
-	if n.Key == "" {
-		return bridge.AcceptResult{}, errors.New("accept notification: empty key")
+// Accept implements bridge.Store. Each key's ledger row lock serialises
+// concurrent Accepts of that key across every replica; a batch takes them in
+// key order (bridge.AcceptOrder), so batches sharing keys cannot deadlock.
+func (s *Store) Accept(ctx context.Context, batch ...bridge.Notification) ([]bridge.AcceptResult, error) {
+	order, err := bridge.AcceptOrder(batch)
+	if err != nil {
+		return nil, err
 	}
+	res := make([]bridge.AcceptResult, len(batch))
+	err = s.tx(ctx, func(tx pgx.Tx) error {
+		for _, i := range order {
+			n := batch[i]
+			n.ReceivedAt = utc(n.ReceivedAt) // the storage precision, so the result equals what is read back
+			r, err := s.acceptOne(ctx, tx, n)
+			if err != nil {
+				return fmt.Errorf("accept notification for key %s: %w", n.Key, err)
+			}
+			res[i] = r
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// acceptOne applies one notification in tx.
+func (s *Store) acceptOne(ctx context.Context, tx pgx.Tx, n bridge.Notification) (bridge.AcceptResult, error) {
 	msg := n.Message
 	if msg == nil {
 		msg = []byte{}
 	}
-	var res bridge.AcceptResult
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		res = bridge.AcceptResult{}
-		cur, found, err := s.lockEntry(ctx, tx, n.Key)
-		if err != nil {
-			return fmt.Errorf("read ledger: %w", err)
-		}
-		if !found && n.Firing {
-			e := bridge.ApplyNotification(bridge.LedgerEntry{}, false, n, bridge.DecisionCreate)
-			tag, err := tx.Exec(ctx, s.q(`INSERT INTO {ledger} (`+ledgerCols+`)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-				ON CONFLICT (key) DO NOTHING`), entryArgs(e)...)
-			if err != nil {
-				return fmt.Errorf("write ledger: %w", err)
-			}
-			if tag.RowsAffected() == 1 {
-				if err := s.queue(ctx, tx, n, msg, e.PreviousTicketID); err != nil {
-					return err
-				}
-				res = bridge.AcceptResult{Decision: bridge.DecisionCreate, Entry: e}
-				return nil
-			}
-			// Another Accept inserted the key first (the INSERT waited for
-			// it to commit): decide on its row.
-			if cur, found, err = s.lockEntry(ctx, tx, n.Key); err != nil {
-				return fmt.Errorf("read ledger: %w", err)
-			}
-		}
-		d := bridge.Decide(found, cur.State, n.Firing)
-		if d == bridge.DecisionResolvedUnknown {
-			res = bridge.AcceptResult{Decision: d}
-			return nil
-		}
-		e := bridge.ApplyNotification(cur, found, n, d)
-		if _, err := tx.Exec(ctx, s.q(`UPDATE {ledger} SET receiver = $2, state = $3, ticket_id = $4,
-			previous_ticket_id = $5, level = $6, title = $7, last_status = $8, notifications = $9,
-			last_error = $10, ticket_status = $11, created_at = $12, updated_at = $13, opened_at = $14,
-			closed_at = $15, resolved_at = $16, checked_at = $17
-			WHERE key = $1`), entryArgs(e)...); err != nil {
-			return fmt.Errorf("write ledger: %w", err)
-		}
-		switch d {
-		case bridge.DecisionCreate:
-			err = s.queue(ctx, tx, n, msg, e.PreviousTicketID)
-		case bridge.DecisionSuppressPending, bridge.DecisionSuppressDead:
-			state := bridge.ItemPending
-			if d == bridge.DecisionSuppressDead {
-				state = bridge.ItemDead
-			}
-			_, err = tx.Exec(ctx, s.q(`UPDATE {outbox} SET message = $1, receiver = $2
-				WHERE key = $3 AND state = $4`), msg, n.Receiver, n.Key, string(state))
-		}
-		if err != nil {
-			return fmt.Errorf("write outbox: %w", err)
-		}
-		res = bridge.AcceptResult{Decision: d, Entry: e}
-		return nil
-	})
+	cur, found, err := s.lockEntry(ctx, tx, n.Key)
 	if err != nil {
-		return bridge.AcceptResult{}, fmt.Errorf("accept notification for key %s: %w", n.Key, err)
+		return bridge.AcceptResult{}, fmt.Errorf("read ledger: %w", err)
 	}
-	return res, nil
+	if !found && n.Firing {
+		e := bridge.ApplyNotification(bridge.LedgerEntry{}, false, n, bridge.DecisionCreate)
+		tag, err := tx.Exec(ctx, s.q(`INSERT INTO {ledger} (`+ledgerCols+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+			ON CONFLICT (key) DO NOTHING`), entryArgs(e)...)
+		if err != nil {
+			return bridge.AcceptResult{}, fmt.Errorf("write ledger: %w", err)
+		}
+		if tag.RowsAffected() == 1 {
+			if err := s.queue(ctx, tx, n, msg, e.PreviousTicketID); err != nil {
+				return bridge.AcceptResult{}, err
+			}
+			return bridge.AcceptResult{Decision: bridge.DecisionCreate, Entry: e}, nil
+		}
+		// Another Accept inserted the key first (the INSERT waited for
+		// it to commit): decide on its row.
+		if cur, found, err = s.lockEntry(ctx, tx, n.Key); err != nil {
+			return bridge.AcceptResult{}, fmt.Errorf("read ledger: %w", err)
+		}
+	}
+	d := bridge.Decide(found, cur.State, n.Firing)
+	if d == bridge.DecisionResolvedUnknown {
+		return bridge.AcceptResult{Decision: d}, nil
+	}
+	e := bridge.ApplyNotification(cur, found, n, d)
+	if _, err := tx.Exec(ctx, s.q(`UPDATE {ledger} SET receiver = $2, state = $3, ticket_id = $4,
+		previous_ticket_id = $5, level = $6, title = $7, last_status = $8, notifications = $9,
+		last_error = $10, ticket_status = $11, created_at = $12, updated_at = $13, opened_at = $14,
+		closed_at = $15, resolved_at = $16, checked_at = $17
+		WHERE key = $1`), entryArgs(e)...); err != nil {
+		return bridge.AcceptResult{}, fmt.Errorf("write ledger: %w", err)
+	}
+	switch d {
+	case bridge.DecisionCreate:
+		err = s.queue(ctx, tx, n, msg, e.PreviousTicketID)
+	case bridge.DecisionSuppressPending, bridge.DecisionSuppressDead:
+		state := bridge.ItemPending
+		if d == bridge.DecisionSuppressDead {
+			state = bridge.ItemDead
+		}
+		_, err = tx.Exec(ctx, s.q(`UPDATE {outbox} SET message = $1, receiver = $2
+			WHERE key = $3 AND state = $4`), msg, n.Receiver, n.Key, string(state))
+	}
+	if err != nil {
+		return bridge.AcceptResult{}, fmt.Errorf("write outbox: %w", err)
+	}
+	return bridge.AcceptResult{Decision: d, Entry: e}, nil
 }
 
 // queue inserts the outbox item of a create, due at once.

@@ -16,6 +16,10 @@
 //     then SELECT ... FOR UPDATE), so concurrent notifications of one key,
 //     from any replica, are applied one after the other and at most one
 //     outbox item is queued per key. A partial unique index backs this up.
+//     A batch (the alerts of one notification in the alert dedupe mode) is
+//     one transaction that takes its keys' rows in key order, so batches
+//     sharing keys, from HA peers, wait for each other instead of
+//     deadlocking.
 //   - Claim leases due items with UPDATE ... FOR UPDATE SKIP LOCKED: two
 //     workers never get the same item, and none waits for another.
 //   - A lease expires at lease_until. An item whose holder died is claimed

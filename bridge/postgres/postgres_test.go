@@ -151,7 +151,7 @@ func accept(t *testing.T, s bridge.Store, key string) bridge.AcceptResult {
 	if err != nil {
 		t.Fatalf("Accept(%s): %v", key, err)
 	}
-	return res
+	return res[0]
 }
 
 func TestSchemaOption(t *testing.T) {

@@ -18,51 +18,64 @@ func (s *Store) do(ctx context.Context, fn writeFunc) error {
 	return s.write(ctx, fn)
 }
 
-// Accept implements bridge.Store.
-func (s *Store) Accept(ctx context.Context, n bridge.Notification) (bridge.AcceptResult, error) {
-	n.ReceivedAt = utc(n.ReceivedAt) // the storage precision, so the result equals what is read back
-	if n.Key == "" {
-		return bridge.AcceptResult{}, errors.New("accept notification: empty key")
+// Accept implements bridge.Store. The whole batch is one write call, so one
+// commit; the writer is the only writer, so key order needs no locks here.
+func (s *Store) Accept(ctx context.Context, batch ...bridge.Notification) ([]bridge.AcceptResult, error) {
+	order, err := bridge.AcceptOrder(batch)
+	if err != nil {
+		return nil, err
 	}
-	var res bridge.AcceptResult
-	err := s.do(ctx, func(ctx context.Context, tx *wtx) error {
-		cur, found, err := getEntry(ctx, tx, n.Key)
-		if err != nil {
-			return fmt.Errorf("read ledger: %w", err)
-		}
-		d := bridge.Decide(found, cur.State, n.Firing)
-		if d == bridge.DecisionResolvedUnknown {
-			res = bridge.AcceptResult{Decision: d}
-			return nil
-		}
-		e := bridge.ApplyNotification(cur, found, n, d)
-		if err := putEntry(ctx, tx, e); err != nil {
-			return fmt.Errorf("write ledger: %w", err)
-		}
-		msg := n.Message
-		if msg == nil {
-			msg = []byte{}
-		}
-		switch d {
-		case bridge.DecisionCreate:
-			err = queue(ctx, tx, n, msg, e.PreviousTicketID)
-		case bridge.DecisionSuppressPending, bridge.DecisionSuppressDead:
-			state := bridge.ItemPending
-			if d == bridge.DecisionSuppressDead {
-				state = bridge.ItemDead
+	res := make([]bridge.AcceptResult, len(batch))
+	err = s.do(ctx, func(ctx context.Context, tx *wtx) error {
+		for _, i := range order {
+			n := batch[i]
+			n.ReceivedAt = utc(n.ReceivedAt) // the storage precision, so the result equals what is read back
+			r, err := acceptOne(ctx, tx, n)
+			if err != nil {
+				return fmt.Errorf("accept notification for key %s: %w", n.Key, err)
 			}
-			err = replaceMessage(ctx, tx, n, msg, state)
+			res[i] = r
 		}
-		if err != nil {
-			return fmt.Errorf("write outbox: %w", err)
-		}
-		res = bridge.AcceptResult{Decision: d, Entry: e}
 		return nil
 	})
 	if err != nil {
-		return bridge.AcceptResult{}, fmt.Errorf("accept notification for key %s: %w", n.Key, err)
+		return nil, err
 	}
 	return res, nil
+}
+
+// acceptOne applies one notification in the writer's transaction.
+func acceptOne(ctx context.Context, tx *wtx, n bridge.Notification) (bridge.AcceptResult, error) {
+	cur, found, err := getEntry(ctx, tx, n.Key)
+	if err != nil {
+		return bridge.AcceptResult{}, fmt.Errorf("read ledger: %w", err)
+	}
+	d := bridge.Decide(found, cur.State, n.Firing)
+	if d == bridge.DecisionResolvedUnknown {
+		return bridge.AcceptResult{Decision: d}, nil
+	}
+	e := bridge.ApplyNotification(cur, found, n, d)
+	if err := putEntry(ctx, tx, e); err != nil {
+		return bridge.AcceptResult{}, fmt.Errorf("write ledger: %w", err)
+	}
+	msg := n.Message
+	if msg == nil {
+		msg = []byte{}
+	}
+	switch d {
+	case bridge.DecisionCreate:
+		err = queue(ctx, tx, n, msg, e.PreviousTicketID)
+	case bridge.DecisionSuppressPending, bridge.DecisionSuppressDead:
+		state := bridge.ItemPending
+		if d == bridge.DecisionSuppressDead {
+			state = bridge.ItemDead
+		}
+		err = replaceMessage(ctx, tx, n, msg, state)
+	}
+	if err != nil {
+		return bridge.AcceptResult{}, fmt.Errorf("write outbox: %w", err)
+	}
+	return bridge.AcceptResult{Decision: d, Entry: e}, nil
 }
 
 // queue inserts the outbox item of a create, due at once, and its message.

@@ -38,6 +38,7 @@ func Run(t *testing.T, h Harness) {
 		tests []test
 	}{
 		{"Accept", acceptTests},
+		{"AcceptBatch", batchTests},
 		{"Delivery", deliveryTests},
 		{"Replay", replayTests},
 		{"Refresh", refreshTests},
@@ -110,10 +111,13 @@ func accept(t *testing.T, s bridge.Store, n bridge.Notification, want bridge.Dec
 	if err != nil {
 		t.Fatalf("Accept(%s): %v", n.Key, err)
 	}
-	if res.Decision != want {
-		t.Fatalf("Accept(%s): decision %q, want %q", n.Key, res.Decision, want)
+	if len(res) != 1 {
+		t.Fatalf("Accept(%s): %d results, want 1", n.Key, len(res))
 	}
-	return res
+	if res[0].Decision != want {
+		t.Fatalf("Accept(%s): decision %q, want %q", n.Key, res[0].Decision, want)
+	}
+	return res[0]
 }
 
 func claim(t *testing.T, s bridge.Store, owner string, now time.Duration, limit int) []bridge.Delivery {
