@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 
 	"go.uber.org/zap"
@@ -20,31 +21,66 @@ type writeFunc func(ctx context.Context, tx *wtx) error
 // wtx is the writer's transaction. Its ExecContext, QueryContext and
 // QueryRowContext run a statement the writer has prepared before when there
 // is one, so the writer parses each statement text once, not on every call.
+// A text the writer has not prepared yet (it prepares between transactions)
+// is prepared on the transaction itself the second time it runs in it, so a
+// big first transaction (a notification of 10,000 alerts just after start)
+// does not parse one text 10,000 times either.
 type wtx struct {
 	*sql.Tx
 	stmts *stmtCache
+	local map[string]*localStmt
+}
+
+// localStmt is a text's statement prepared on one transaction.
+type localStmt struct {
+	st   *sql.Stmt // nil until prepared, or when it cannot be
+	runs int
+}
+
+// stmt returns the prepared statement to run query with, or nil to run it
+// unprepared.
+func (t *wtx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if st := t.stmts.get(query); st != nil {
+		return t.Tx.StmtContext(ctx, st)
+	}
+	if t.local == nil {
+		t.local = make(map[string]*localStmt)
+	}
+	ls := t.local[query]
+	if ls == nil {
+		ls = &localStmt{}
+		t.local[query] = ls
+	}
+	ls.runs++
+	if ls.runs == 2 {
+		// Statements prepared on a transaction are closed when it ends.
+		if st, err := t.Tx.PrepareContext(ctx, query); err == nil {
+			ls.st = st
+		}
+	}
+	return ls.st
 }
 
 // ExecContext is sql.Tx's, through the statement cache.
 func (t *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if st := t.stmts.get(query); st != nil {
-		return t.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	if st := t.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
 	}
 	return t.Tx.ExecContext(ctx, query, args...)
 }
 
 // QueryContext is sql.Tx's, through the statement cache.
 func (t *wtx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if st := t.stmts.get(query); st != nil {
-		return t.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
 	}
 	return t.Tx.QueryContext(ctx, query, args...)
 }
 
 // QueryRowContext is sql.Tx's, through the statement cache.
 func (t *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if st := t.stmts.get(query); st != nil {
-		return t.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
 	}
 	return t.Tx.QueryRowContext(ctx, query, args...)
 }
@@ -73,7 +109,7 @@ func newStmtCache(db *sql.DB) *stmtCache {
 // text, to prepare it after the transaction).
 func (c *stmtCache) get(query string) *sql.Stmt {
 	st, ok := c.stmts[query]
-	if !ok && len(c.stmts)+len(c.missed) < maxCachedStmts {
+	if !ok && len(c.stmts)+len(c.missed) < maxCachedStmts && !slices.Contains(c.missed, query) {
 		c.missed = append(c.missed, query)
 	}
 	return st
