@@ -81,13 +81,15 @@ func ApplyNotification(cur LedgerEntry, found bool, n Notification, d Decision) 
 // ErrEmptyKey is returned by Accept for a notification without a key.
 var ErrEmptyKey = errors.New("notification has an empty key")
 
-// AcceptOrder returns the order in which an engine applies an Accept batch:
-// the indexes of batch sorted by key, notifications of one key in batch
-// order. Taking each key's lock in key order is what keeps concurrent
-// batches sharing keys (HA Alertmanager peers sending one notification to
-// two replicas) from deadlocking. It fails on an empty key, before anything
-// is written.
-func AcceptOrder(batch []Notification) ([]int, error) {
+// AcceptInOrder is the body of every engine's Accept transaction: it runs
+// accept (one notification applied in the transaction) for each
+// notification of batch and returns the results in the batch's order. It
+// applies them sorted by key, notifications of one key in batch order:
+// taking each key's lock in key order is what keeps concurrent batches
+// sharing keys (HA Alertmanager peers sending one notification to two
+// replicas) from deadlocking. It fails on an empty key before calling
+// accept at all.
+func AcceptInOrder(batch []Notification, accept func(Notification) (AcceptResult, error)) ([]AcceptResult, error) {
 	order := make([]int, len(batch))
 	for i, n := range batch {
 		if n.Key == "" {
@@ -96,5 +98,13 @@ func AcceptOrder(batch []Notification) ([]int, error) {
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(batch[a].Key, batch[b].Key) })
-	return order, nil
+	res := make([]AcceptResult, len(batch))
+	for _, i := range order {
+		r, err := accept(batch[i])
+		if err != nil {
+			return nil, fmt.Errorf("accept notification for key %s: %w", batch[i].Key, err)
+		}
+		res[i] = r
+	}
+	return res, nil
 }

@@ -11,24 +11,16 @@ import (
 
 // Accept implements bridge.Store. Each key's ledger row lock serialises
 // concurrent Accepts of that key across every replica; a batch takes them in
-// key order (bridge.AcceptOrder), so batches sharing keys cannot deadlock.
+// key order (bridge.AcceptInOrder), so batches sharing keys cannot deadlock.
 func (s *Store) Accept(ctx context.Context, batch ...bridge.Notification) ([]bridge.AcceptResult, error) {
-	order, err := bridge.AcceptOrder(batch)
-	if err != nil {
-		return nil, err
-	}
-	res := make([]bridge.AcceptResult, len(batch))
-	err = s.tx(ctx, func(tx pgx.Tx) error {
-		for _, i := range order {
-			n := batch[i]
+	var res []bridge.AcceptResult
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		res, err = bridge.AcceptInOrder(batch, func(n bridge.Notification) (bridge.AcceptResult, error) {
 			n.ReceivedAt = utc(n.ReceivedAt) // the storage precision, so the result equals what is read back
-			r, err := s.acceptOne(ctx, tx, n)
-			if err != nil {
-				return fmt.Errorf("accept notification for key %s: %w", n.Key, err)
-			}
-			res[i] = r
-		}
-		return nil
+			return s.acceptOne(ctx, tx, n)
+		})
+		return err
 	})
 	if err != nil {
 		return nil, err

@@ -21,22 +21,14 @@ func (s *Store) do(ctx context.Context, fn writeFunc) error {
 // Accept implements bridge.Store. The whole batch is one write call, so one
 // commit; the writer is the only writer, so key order needs no locks here.
 func (s *Store) Accept(ctx context.Context, batch ...bridge.Notification) ([]bridge.AcceptResult, error) {
-	order, err := bridge.AcceptOrder(batch)
-	if err != nil {
-		return nil, err
-	}
-	res := make([]bridge.AcceptResult, len(batch))
-	err = s.do(ctx, func(ctx context.Context, tx *wtx) error {
-		for _, i := range order {
-			n := batch[i]
+	var res []bridge.AcceptResult
+	err := s.do(ctx, func(ctx context.Context, tx *wtx) error {
+		var err error
+		res, err = bridge.AcceptInOrder(batch, func(n bridge.Notification) (bridge.AcceptResult, error) {
 			n.ReceivedAt = utc(n.ReceivedAt) // the storage precision, so the result equals what is read back
-			r, err := acceptOne(ctx, tx, n)
-			if err != nil {
-				return fmt.Errorf("accept notification for key %s: %w", n.Key, err)
-			}
-			res[i] = r
-		}
-		return nil
+			return acceptOne(ctx, tx, n)
+		})
+		return err
 	})
 	if err != nil {
 		return nil, err
