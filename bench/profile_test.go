@@ -3,18 +3,22 @@ package bench_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/coc-bridge/coc-bridge/bench"
 	"github.com/coc-bridge/coc-bridge/bridge"
+	"github.com/coc-bridge/coc-bridge/bridge/postgres"
 	"github.com/coc-bridge/coc-bridge/bridge/sqlite"
 	"github.com/coc-bridge/coc-bridge/client"
 	"github.com/coc-bridge/coc-bridge/client/coctest"
@@ -50,6 +54,9 @@ type setup struct {
 	noDelivery bool
 	// maxBody is the webhook body limit (0: the default).
 	maxBody int64
+	// postgresDSN, when set, stores on PostgreSQL (in a schema of its own,
+	// dropped afterwards) instead of a SQLite file.
+	postgresDSN string
 }
 
 func inProcessWith(b *testing.B, su setup) (string, *coctest.Server) {
@@ -67,9 +74,15 @@ func inProcessWith(b *testing.B, su setup) (string, *coctest.Server) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	store, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), sqlite.Options{})
-	if err != nil {
-		b.Fatal(err)
+	var store bridge.Store
+	if su.postgresDSN != "" {
+		store = openPostgres(b, su.postgresDSN)
+	} else {
+		s, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), sqlite.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		store = s
 	}
 	mcfg := mapping.DefaultConfig()
 	mcfg.Fields.IssueContactPerson = "bench-owner"
@@ -167,11 +180,28 @@ func BenchmarkWebhookNewGroups(b *testing.B) {
 // answered once all are stored. Delivery is stopped so the accept path
 // alone is timed; ns/op is the time to answer one such notification.
 func BenchmarkWebhookAlertModeFlood(b *testing.B) {
+	alertModeFlood(b, "")
+}
+
+// BenchmarkWebhookAlertModeFloodPostgres is BenchmarkWebhookAlertModeFlood
+// on PostgreSQL (COC_BRIDGE_TEST_POSTGRES_DSN).
+func BenchmarkWebhookAlertModeFloodPostgres(b *testing.B) {
+	dsn := os.Getenv("COC_BRIDGE_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		b.Skip("set COC_BRIDGE_TEST_POSTGRES_DSN to a PostgreSQL database to run it")
+	}
+	alertModeFlood(b, dsn)
+}
+
+// alertModeFlood posts b.N notifications of 10,000 new alerts each, on
+// SQLite or, with a DSN, on PostgreSQL.
+func alertModeFlood(b *testing.B, postgresDSN string) {
 	const alerts = 10000
 	url, _ := inProcessWith(b, setup{
-		mapping:    func(c *mapping.Config) { c.DedupeBy = mapping.KeyByAlert },
-		noDelivery: true,
-		maxBody:    64 << 20, // 10,000 alerts with kube-state-metrics' labels are about 9 MiB
+		mapping:     func(c *mapping.Config) { c.DedupeBy = mapping.KeyByAlert },
+		noDelivery:  true,
+		maxBody:     64 << 20, // 10,000 alerts with kube-state-metrics' labels are about 9 MiB
+		postgresDSN: postgresDSN,
 	})
 	c := client16()
 	bodies := make([][]byte, b.N)
@@ -183,6 +213,31 @@ func BenchmarkWebhookAlertModeFlood(b *testing.B) {
 		post(b, c, url, bodies[i])
 	}
 	b.ReportMetric(float64(b.N*alerts)/b.Elapsed().Seconds(), "alerts/s")
+}
+
+// openPostgres opens a store in a new schema of dsn's database and drops
+// the schema when b ends.
+func openPostgres(b *testing.B, dsn string) bridge.Store {
+	b.Helper()
+	schema := fmt.Sprintf("coc_bridge_bench_%d", time.Now().UnixNano())
+	store, err := postgres.Open(context.Background(), dsn, postgres.Options{Schema: schema})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			b.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			b.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return store
 }
 
 // BenchmarkDrainBacklog is the storm's delivery side: b.N new groups are
