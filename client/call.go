@@ -41,19 +41,32 @@ type call struct {
 
 // do runs cl: attempts, each signed afresh, retried while the error is
 // retryable and the policy allows. Every error returned is an *Error.
+//
+// One more attempt is made, at once and whatever the policy, when COC
+// refuses the credentials an attempt was signed with and the credentials
+// have changed since (a key file rotated while the request was on its
+// way): that is a different request, and refusing it would dead-letter the
+// item for a key that is already gone.
 func (c *Client) do(ctx context.Context, cl call) error {
 	start := time.Now()
 	var last *Error
+	resigned := false
 	for attempt := 1; ; attempt++ {
 		if attempt > 1 {
 			c.metrics.retries.WithLabelValues(cl.op).Inc()
 		}
-		err := c.attempt(ctx, cl, attempt)
+		used, err := c.attempt(ctx, cl, attempt)
 		if err == nil {
 			return nil
 		}
 		last = err
 		last.Attempts = attempt
+		if !resigned && ctx.Err() == nil && c.signedWithOldCredentials(ctx, err, used) {
+			resigned = true
+			c.log.Info("COC refused the credentials the request was signed with, and they have changed since; signing again",
+				zap.String("operation", cl.op), zap.Int("attempt", attempt))
+			continue
+		}
 		if !err.repeatable() || attempt >= c.retry.MaxAttempts || ctx.Err() != nil {
 			break
 		}
@@ -71,16 +84,33 @@ func (c *Client) do(ctx context.Context, cl call) error {
 	return last
 }
 
+// signedWithOldCredentials reports whether err refuses the credentials
+// (401, APIG.0301) that the attempt used and the provider now gives others.
+func (c *Client) signedWithOldCredentials(ctx context.Context, err *Error, used Credentials) bool {
+	if err.Class != ClassPermanent || used.AccessKey == "" ||
+		(err.StatusCode != http.StatusUnauthorized && normalizeCode(err.Code) != CodeAuthFailed) {
+		return false
+	}
+	now, cerr := c.creds.Credentials(ctx)
+	return cerr == nil && now != used
+}
+
 // attempt makes one HTTP attempt: rate limit, credentials, sign, send, read,
-// interpret, and records its metrics and a debug log line.
-func (c *Client) attempt(ctx context.Context, cl call, n int) *Error {
+// interpret, and records its metrics and a debug log line. It returns the
+// credentials it signed with (zero when it failed before signing).
+func (c *Client) attempt(ctx context.Context, cl call, n int) (Credentials, *Error) {
 	if err := c.limiter.Wait(ctx); err != nil {
-		return &Error{Operation: cl.op, Class: ClassRetryable, Err: err}
+		return Credentials{}, &Error{Operation: cl.op, Class: ClassRetryable, Err: err}
 	}
 	creds, err := c.creds.Credentials(ctx)
 	if err != nil {
-		return &Error{Operation: cl.op, Class: ClassRetryable, Err: fmt.Errorf("get credentials: %w", err)}
+		return Credentials{}, &Error{Operation: cl.op, Class: ClassRetryable, Err: fmt.Errorf("get credentials: %w", err)}
 	}
+	return creds, c.send(ctx, cl, n, creds)
+}
+
+// send signs cl with creds and makes the HTTP attempt.
+func (c *Client) send(ctx context.Context, cl call, n int, creds Credentials) *Error {
 	actx, cancel := context.WithTimeout(ctx, c.retry.AttemptTimeout)
 	defer cancel()
 	// wrote tells a failure before the request left (safe to repeat) from

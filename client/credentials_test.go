@@ -3,9 +3,12 @@ package client_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -210,5 +213,63 @@ func TestSecretsAbsentFromErrorsAndLogs(t *testing.T) {
 				t.Fatalf("%q found in %s", secret, s)
 			}
 		}
+	}
+}
+
+// TestRotatedKeyIsUsedAtOnceAfterA401: the key files change while a
+// request signed with the old key is on its way, and COC, which knows only
+// the new key by then, refuses it. The client signs again with the new key
+// at once, even with a retry policy of one attempt, instead of reporting a
+// permanent refusal that would dead-letter the ticket.
+func TestRotatedKeyIsUsedAtOnceAfterA401(t *testing.T) {
+	t.Parallel()
+	const newAK, newSK = "HWCROTATEDAK00000002", "rotated-secret"
+	dir := t.TempDir()
+	ak, sk := filepath.Join(dir, "ak"), filepath.Join(dir, "sk")
+	writeFile(t, ak, testAK+"\n", 0o600)
+	writeFile(t, sk, testSK+"\n", 0o600)
+	fake := coctest.New(coctest.Options{AccessKey: newAK, SecretKey: newSK, DomainID: testDomain})
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if requests.Add(1) == 1 {
+			writeFile(t, ak, newAK+"\n", 0o600)
+			writeFile(t, sk, newSK+"\n", 0o600)
+		}
+		fake.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	core, logs := observer.New(zapcore.InfoLevel)
+	fc, err := client.NewFileCredentials(client.FileCredentialsOptions{AccessKeyFile: ak, SecretKeyFile: sk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	c, err := client.New(client.Options{
+		Endpoint: srv.URL, Credentials: fc, DomainID: testDomain, Registerer: reg, Logger: zap.New(core),
+		Retry: client.RetryPolicy{MaxAttempts: 1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.CreateIssueTicket(t.Context(), alarmTicket("rotated"))
+	if err != nil {
+		t.Fatalf("create across a key rotation: %v", err)
+	}
+	if got := requests.Load(); got != 2 {
+		t.Errorf("%d requests, want 2 (the refused one and the one signed again)", got)
+	}
+	if tk := fake.TicketsBySourceID("rotated"); len(tk) != 1 || tk[0].TicketID != res.TicketID {
+		t.Errorf("fake holds %+v, want the one ticket %s", tk, res.TicketID)
+	}
+	if logs.FilterMessageSnippet("signing again").Len() != 1 {
+		t.Errorf("no log line says the request was signed again: %v", logs.All())
+	}
+
+	// A wrong secret that does not change while the request is on its way
+	// is refused once, not signed again.
+	writeFile(t, sk, "not-the-secret\n", 0o600)
+	before := requests.Load()
+	if _, err := c.GetTicket(t.Context(), res.TicketID); !client.IsAuthError(err) || requests.Load() != before+1 {
+		t.Errorf("wrong, unchanged secret: err %v after %d requests, want one refused request", err, requests.Load()-before)
 	}
 }
