@@ -39,17 +39,21 @@ func (s *Store) acceptOne(ctx context.Context, tx pgx.Tx, n bridge.Notification)
 		return bridge.AcceptResult{}, fmt.Errorf("read ledger: %w", err)
 	}
 	if !found && n.Firing {
+		// One statement inserts the ledger row and, only if that insert
+		// happened, queues the item: a round trip fewer for every new key.
 		e := bridge.ApplyNotification(bridge.LedgerEntry{}, false, n, bridge.DecisionCreate)
-		tag, err := tx.Exec(ctx, s.q(`INSERT INTO {ledger} (`+ledgerCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-			ON CONFLICT (key) DO NOTHING`), entryArgs(e)...)
+		args := append(entryArgs(e), msg, utc(n.ReceivedAt))
+		tag, err := tx.Exec(ctx, s.q(`WITH l AS (
+				INSERT INTO {ledger} (`+ledgerCols+`)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+				ON CONFLICT (key) DO NOTHING
+				RETURNING key, receiver, previous_ticket_id)
+			INSERT INTO {outbox} (key, receiver, state, message, previous_ticket_id, next_attempt, accepted_at)
+			SELECT key, receiver, 'pending', $18, previous_ticket_id, $19, $19 FROM l`), args...)
 		if err != nil {
-			return bridge.AcceptResult{}, fmt.Errorf("write ledger: %w", err)
+			return bridge.AcceptResult{}, fmt.Errorf("write ledger and outbox: %w", err)
 		}
 		if tag.RowsAffected() == 1 {
-			if err := s.queue(ctx, tx, n, msg, e.PreviousTicketID); err != nil {
-				return bridge.AcceptResult{}, err
-			}
 			return bridge.AcceptResult{Decision: bridge.DecisionCreate, Entry: e}, nil
 		}
 		// Another Accept inserted the key first (the INSERT waited for
