@@ -3,22 +3,20 @@ package bench_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/coc-bridge/coc-bridge/bench"
 	"github.com/coc-bridge/coc-bridge/bridge"
 	"github.com/coc-bridge/coc-bridge/bridge/postgres"
+	"github.com/coc-bridge/coc-bridge/bridge/postgres/pgtest"
 	"github.com/coc-bridge/coc-bridge/bridge/sqlite"
 	"github.com/coc-bridge/coc-bridge/client"
 	"github.com/coc-bridge/coc-bridge/client/coctest"
@@ -186,11 +184,7 @@ func BenchmarkWebhookAlertModeFlood(b *testing.B) {
 // BenchmarkWebhookAlertModeFloodPostgres is BenchmarkWebhookAlertModeFlood
 // on PostgreSQL (COC_BRIDGE_TEST_POSTGRES_DSN).
 func BenchmarkWebhookAlertModeFloodPostgres(b *testing.B) {
-	dsn := os.Getenv("COC_BRIDGE_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		b.Skip("set COC_BRIDGE_TEST_POSTGRES_DSN to a PostgreSQL database to run it")
-	}
-	alertModeFlood(b, dsn)
+	alertModeFlood(b, pgtest.DSN(b))
 }
 
 // alertModeFlood posts b.N notifications of 10,000 new alerts each, on
@@ -215,28 +209,14 @@ func alertModeFlood(b *testing.B, postgresDSN string) {
 	b.ReportMetric(float64(b.N*alerts)/b.Elapsed().Seconds(), "alerts/s")
 }
 
-// openPostgres opens a store in a new schema of dsn's database and drops
-// the schema when b ends.
+// openPostgres opens a store in a new schema of dsn's database, dropped
+// when b ends.
 func openPostgres(b *testing.B, dsn string) bridge.Store {
 	b.Helper()
-	schema := fmt.Sprintf("coc_bridge_bench_%d", time.Now().UnixNano())
-	store, err := postgres.Open(context.Background(), dsn, postgres.Options{Schema: schema})
+	store, err := postgres.Open(context.Background(), dsn, postgres.Options{Schema: pgtest.Schema(b, dsn, "coc_bridge_bench_")})
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			b.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			b.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
 	return store
 }
 

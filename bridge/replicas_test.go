@@ -4,17 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/coc-bridge/coc-bridge/bridge"
 	"github.com/coc-bridge/coc-bridge/bridge/postgres"
+	"github.com/coc-bridge/coc-bridge/bridge/postgres/pgtest"
 	"github.com/coc-bridge/coc-bridge/client/coctest"
 )
 
@@ -22,36 +19,7 @@ import (
 // the test ends, or skips the test without COC_BRIDGE_TEST_POSTGRES_DSN.
 func postgresDSN(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv("COC_BRIDGE_TEST_POSTGRES_DSN")
-	if base == "" {
-		t.Skip("set COC_BRIDGE_TEST_POSTGRES_DSN=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run the PostgreSQL tests")
-	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("connect to PostgreSQL: %v", err)
-	}
-	defer conn.Close(ctx)
-	schema := fmt.Sprintf("bridge_test_%d", time.Now().UnixNano())
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), base)
-		if err != nil {
-			return
-		}
-		defer c.Close(context.Background())
-		_, _ = c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("parse DSN: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return pgtest.SchemaDSN(t, pgtest.DSN(t), "bridge_test_")
 }
 
 // TestReplicasShareOnePostgres runs three bridges, each with its own pool, on

@@ -3,11 +3,7 @@
 package e2e
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,9 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/coc-bridge/coc-bridge/bridge"
+	"github.com/coc-bridge/coc-bridge/bridge/postgres/pgtest"
 	"github.com/coc-bridge/coc-bridge/client"
 	"github.com/coc-bridge/coc-bridge/client/coctest"
 )
@@ -224,50 +219,12 @@ func testSingle(t *testing.T, amBin, bridgeBin string) {
 	}
 }
 
-// freshDatabase creates a database for one test on the server of dsn and
-// drops it at cleanup; it returns the new database's DSN.
-func freshDatabase(t *testing.T, dsn string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connect to PostgreSQL: %v", err)
-	}
-	defer conn.Close(ctx)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "coc_bridge_e2e_" + hex.EncodeToString(b[:])
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("COC_BRIDGE_TEST_POSTGRES_DSN is not a URL: %v", err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
-
 func testHA(t *testing.T, amBin, bridgeBin string) {
 	dsn := os.Getenv("COC_BRIDGE_TEST_POSTGRES_DSN")
 	if dsn == "" {
 		t.Skip("COC_BRIDGE_TEST_POSTGRES_DSN is not set: the HA test needs a PostgreSQL shared by the two bridges")
 	}
-	store := freshDatabase(t, dsn) // dropped after the bridges stop (cleanups run last-in first-out)
+	store := pgtest.Database(t, dsn, "coc_bridge_e2e_") // dropped after the bridges stop (cleanups run last-in first-out)
 	dir := t.TempDir()
 	coc := startFakeCOC(t)
 	b1 := startBridge(t, bridgeBin, dir, "bridge-1", coc, store)

@@ -2,19 +2,15 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
@@ -22,46 +18,12 @@ import (
 
 	"github.com/coc-bridge/coc-bridge/bridge"
 	"github.com/coc-bridge/coc-bridge/bridge/internal/migrations"
+	"github.com/coc-bridge/coc-bridge/bridge/postgres/pgtest"
 	"github.com/coc-bridge/coc-bridge/bridge/storetest"
 )
 
-// testDSN returns the test database, or skips the test without one.
-func testDSN(t testing.TB) string {
-	t.Helper()
-	dsn := os.Getenv("COC_BRIDGE_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("set COC_BRIDGE_TEST_POSTGRES_DSN=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run the PostgreSQL tests")
-	}
-	return dsn
-}
-
-// newSchema creates an empty schema for one test and drops it afterwards.
-func newSchema(t testing.TB, dsn string) string {
-	t.Helper()
-	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	name := "coc_bridge_test_" + hex.EncodeToString(b)
-	admin(t, dsn, `CREATE SCHEMA `+name)
-	t.Cleanup(func() { admin(t, dsn, `DROP SCHEMA `+name+` CASCADE`) })
-	return name
-}
-
-// admin runs sql on a connection of its own.
-func admin(t testing.TB, dsn, sql string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-}
+// schemaPrefix starts the name of every schema these tests create.
+const schemaPrefix = "coc_bridge_test_"
 
 // newPool returns a pool whose connections use schema (empty: the server's
 // default search_path), closed at cleanup. edit, if not nil, changes its
@@ -118,7 +80,7 @@ func schemaOf(s bridge.Store) string {
 func harness(dsn string) storetest.Harness {
 	return storetest.Harness{
 		Open: func(t *testing.T) bridge.Store {
-			return newStore(t, newPool(t, dsn, newSchema(t, dsn), nil), Options{})
+			return newStore(t, newPool(t, dsn, pgtest.Schema(t, dsn, schemaPrefix), nil), Options{})
 		},
 		Reopen: func(t *testing.T, old bridge.Store) bridge.Store {
 			if err := old.Close(); err != nil {
@@ -133,13 +95,13 @@ func harness(dsn string) storetest.Harness {
 }
 
 func TestStore(t *testing.T) {
-	storetest.Run(t, harness(testDSN(t)))
+	storetest.Run(t, harness(pgtest.DSN(t)))
 }
 
 func BenchmarkAccept(b *testing.B) {
-	dsn := testDSN(b)
+	dsn := pgtest.DSN(b)
 	storetest.BenchmarkAccept(b, func(b *testing.B) bridge.Store {
-		return newStore(b, newPool(b, dsn, newSchema(b, dsn), func(c *pgxpool.Config) { c.MaxConns = 32 }), Options{})
+		return newStore(b, newPool(b, dsn, pgtest.Schema(b, dsn, schemaPrefix), func(c *pgxpool.Config) { c.MaxConns = 32 }), Options{})
 	})
 }
 
@@ -155,9 +117,9 @@ func accept(t *testing.T, s bridge.Store, key string) bridge.AcceptResult {
 }
 
 func TestSchemaOption(t *testing.T) {
-	dsn := testDSN(t)
-	schema := newSchema(t, dsn) + "_own"
-	t.Cleanup(func() { admin(t, dsn, `DROP SCHEMA IF EXISTS `+schema+` CASCADE`) })
+	dsn := pgtest.DSN(t)
+	schema := pgtest.Schema(t, dsn, schemaPrefix) + "_own"
+	t.Cleanup(func() { pgtest.Exec(t, dsn, `DROP SCHEMA IF EXISTS `+schema+` CASCADE`) })
 	pool := newPool(t, dsn, "", nil) // the server's search_path: the tables must not land there
 	s := newStore(t, pool, Options{Schema: schema})
 	accept(t, s, "k1")
@@ -176,8 +138,8 @@ func TestSchemaOption(t *testing.T) {
 }
 
 func TestCloseLeavesCallersPool(t *testing.T) {
-	dsn := testDSN(t)
-	pool := newPool(t, dsn, newSchema(t, dsn), nil)
+	dsn := pgtest.DSN(t)
+	pool := newPool(t, dsn, pgtest.Schema(t, dsn, schemaPrefix), nil)
 	s := newStore(t, pool, Options{})
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -188,8 +150,8 @@ func TestCloseLeavesCallersPool(t *testing.T) {
 }
 
 func TestOpenOwnsItsPool(t *testing.T) {
-	dsn := testDSN(t)
-	schema := newSchema(t, dsn)
+	dsn := pgtest.DSN(t)
+	schema := pgtest.Schema(t, dsn, schemaPrefix)
 	s, err := Open(t.Context(), dsn, Options{Schema: schema, Logger: zaptest.NewLogger(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -218,8 +180,8 @@ func TestOpenHidesPassword(t *testing.T) {
 // TestReplicasMigrateOnce starts several stores on one fresh schema at once,
 // as replicas rolling out together do.
 func TestReplicasMigrateOnce(t *testing.T) {
-	dsn := testDSN(t)
-	schema := newSchema(t, dsn)
+	dsn := pgtest.DSN(t)
+	schema := pgtest.Schema(t, dsn, schemaPrefix)
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for range 8 {
@@ -251,11 +213,11 @@ func TestReplicasMigrateOnce(t *testing.T) {
 }
 
 func TestNewerSchemaRefused(t *testing.T) {
-	dsn := testDSN(t)
-	schema := newSchema(t, dsn)
+	dsn := pgtest.DSN(t)
+	schema := pgtest.Schema(t, dsn, schemaPrefix)
 	pool := newPool(t, dsn, schema, nil)
 	newStore(t, pool, Options{})
-	admin(t, dsn, `INSERT INTO `+schema+`.coc_bridge_schema_migrations (version, name) VALUES (9999, '9999_future.sql')`)
+	pgtest.Exec(t, dsn, `INSERT INTO `+schema+`.coc_bridge_schema_migrations (version, name) VALUES (9999, '9999_future.sql')`)
 	if _, err := New(t.Context(), pool, Options{}); err == nil {
 		t.Fatal("New on a schema from a newer version succeeded")
 	}
@@ -264,8 +226,8 @@ func TestNewerSchemaRefused(t *testing.T) {
 // TestConnectionLoss cuts the database off (through a TCP proxy): calls and
 // Ping fail, then succeed again once it is back, with the same Store.
 func TestConnectionLoss(t *testing.T) {
-	dsn := testDSN(t)
-	schema := newSchema(t, dsn)
+	dsn := pgtest.DSN(t)
+	schema := pgtest.Schema(t, dsn, schemaPrefix)
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		t.Fatal(err)
