@@ -26,6 +26,15 @@
 // runs prepared on its connection, so SQL is parsed once, not on every call. Reads (Ledger, Outbox, Stats) use a
 // separate pool of read-only connections and never wait for writes.
 //
+// # A failing file system
+//
+// When a write fails because the file system does (read-only after an I/O
+// error, an I/O error, a file that cannot be opened), the Store keeps no
+// connection open between calls until a write commits again (files.go): a
+// volume the kernel made read-only can then be unmounted, repaired and
+// mounted again under the running process. Connections never create the
+// file (Open does), so nothing is written into an empty mount point.
+//
 // # Times
 //
 // Times are stored as Unix microseconds: they come back in UTC, truncated to

@@ -53,6 +53,7 @@ type Store struct {
 	wdb   *sql.DB    // the single writer connection
 	rdb   *sql.DB    // read-only connections
 	stmts *stmtCache // the writer's prepared statements
+	files *files     // lets go of the files while their file system fails
 
 	writes     chan *writeReq
 	writerDone chan struct{}
@@ -94,6 +95,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		"_journal_mode": "WAL",
 		"_synchronous":  "FULL",
 		"_foreign_keys": "on",
+		"mode":          "rw", // never create a file: Open did (see files)
 	}))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
@@ -116,6 +118,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s.rdb, err = sql.Open("sqlite", dsn(path, params{
 		"_busy_timeout": busy,
 		"_query_only":   "on",
+		"mode":          "rw",
 	}))
 	if err != nil {
 		s.wdb.Close()
@@ -130,6 +133,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 
 	s.stmts = newStmtCache(s.wdb)
+	s.files = &files{log: s.log, path: path, wdb: s.wdb, rdb: s.rdb, readConns: readConns}
 	go s.runWriter()
 	s.log.Info("sqlite store opened", zap.String("path", path), zap.Int("schema_version", version))
 	return s, nil

@@ -217,6 +217,7 @@ func (s *Store) commit(batch []*writeReq) {
 	ctx := context.Background()
 	sqlTx, err := s.begin(ctx, batch)
 	if err != nil {
+		s.files.failed(err)
 		for _, r := range batch {
 			r.done <- err
 		}
@@ -238,6 +239,7 @@ func (s *Store) commit(batch []*writeReq) {
 			ran = append(ran, r)
 			continue
 		}
+		s.files.failed(err)
 		if !savepoints || errors.Is(err, errTxBroken) {
 			// The transaction cannot be trusted any more: undo all of it.
 			_ = tx.Rollback()
@@ -253,8 +255,12 @@ func (s *Store) commit(batch []*writeReq) {
 		r.done <- err
 	}
 	err = tx.Commit()
-	if err != nil {
+	switch {
+	case err != nil:
+		s.files.failed(err)
 		err = fmt.Errorf("commit: %w", err)
+	case len(ran) > 0:
+		s.files.wrote()
 	}
 	for _, r := range ran {
 		r.done <- err
