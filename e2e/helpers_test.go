@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -22,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coc-bridge/coc-bridge/bench"
 	"github.com/coc-bridge/coc-bridge/bridge"
 	"github.com/coc-bridge/coc-bridge/client/coctest"
 )
@@ -266,7 +266,7 @@ func startBridge(t *testing.T, bin, dir, name string, coc *fakeCOC, store string
 		if p.exited() {
 			t.Fatalf("%s exited: %v", name, p.err)
 		}
-		addr = listenAddress(logPath)
+		addr = bench.ListenAddress(logPath)
 		return addr != "", "no listening line yet"
 	})
 	b := &bridgeProc{process: p, URL: "http://" + addr}
@@ -275,27 +275,6 @@ func startBridge(t *testing.T, bin, dir, name string, coc *fakeCOC, store string
 		return code == http.StatusOK, fmt.Sprintf("%d %s", code, body)
 	})
 	return b
-}
-
-// listenAddress finds the address in the bridge's "listening" log line.
-func listenAddress(logPath string) string {
-	f, err := os.Open(logPath)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		var line struct {
-			Msg     string `json:"msg"`
-			Address string `json:"address"`
-		}
-		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" && line.Address != "" {
-			return line.Address
-		}
-	}
-	return ""
 }
 
 // get returns the status code and body of a GET (code 0 on transport errors).

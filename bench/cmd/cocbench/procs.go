@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/coc-bridge/coc-bridge/bench"
 	"github.com/coc-bridge/coc-bridge/client/coctest"
 )
 
@@ -80,7 +79,7 @@ func startBridge(ctx context.Context, bin, dir string, coc *fake, store string, 
 	if err != nil {
 		return nil, err
 	}
-	addr, err := waitAddress(ctx, c, func() string { return bridgeAddress(logPath) })
+	addr, err := waitAddress(ctx, c, func() string { return bench.ListenAddress(logPath) })
 	if err != nil {
 		c.stop()
 		return nil, fmt.Errorf("bridge: %w (log %s)", err, logPath)
@@ -180,26 +179,6 @@ func waitReady(ctx context.Context, url string) error {
 		case <-tick.C:
 		}
 	}
-}
-
-func bridgeAddress(logPath string) string {
-	f, err := os.Open(logPath)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		var line struct {
-			Msg     string `json:"msg"`
-			Address string `json:"address"`
-		}
-		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" && line.Address != "" {
-			return line.Address
-		}
-	}
-	return ""
 }
 
 // stop sends SIGTERM and waits (SIGKILL after 20 s).
