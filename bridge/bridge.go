@@ -3,7 +3,6 @@ package bridge
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -89,18 +88,29 @@ type Options struct {
 	JitterFunc func(d time.Duration) time.Duration
 }
 
-// Bridge is the running pipeline and its HTTP surface.
+// Bridge assembles the pipeline from its parts and runs them: the receiver
+// (the accept path), the deliverer (the delivery workers), the refresher,
+// the prober (outage recovery), the stats loop and the read-only views.
+// Each part takes its own options and the narrow slice of the Store and of
+// COC it uses; Bridge only builds them from Options and owns their
+// goroutines.
 type Bridge struct {
-	opts     Options
-	log      *zap.Logger
-	metrics  *metrics
-	terminal map[string]bool
-	wake     *broadcast
-	recovery *recovery
-	handler  http.Handler
+	opts    Options
+	log     *zap.Logger
+	metrics *metrics
+	handler http.Handler
+
+	deliverer *deliverer
+	refresher *refresher
+	prober    *prober
+	stats     *statsLoop
+
+	// The HTTP handlers routes (server.go) serves.
+	receive, tickets, outbox, healthy, readyHandler http.HandlerFunc
 }
 
-// New validates opts, fills defaults and registers metrics.
+// New validates opts, fills defaults, registers metrics and builds the
+// parts.
 func New(opts Options) (*Bridge, error) {
 	if opts.Store == nil || opts.Mapper == nil {
 		return nil, errors.New("bridge: Store and Mapper are required")
@@ -122,17 +132,38 @@ func New(opts Options) (*Bridge, error) {
 		}
 	}
 	setDefaults(&opts)
-	b := &Bridge{
-		opts:     opts,
-		log:      opts.Logger,
-		metrics:  newMetrics(opts.Registerer, opts.Version),
-		terminal: make(map[string]bool, len(opts.TerminalStatuses)),
-		wake:     newBroadcast(),
-		recovery: newRecovery(opts.NowFunc()),
-	}
+	m := newMetrics(opts.Registerer, opts.Version)
+	terminal := make(map[string]bool, len(opts.TerminalStatuses))
 	for _, s := range opts.TerminalStatuses {
-		b.terminal[s] = true
+		terminal[s] = true
 	}
+	b := &Bridge{opts: opts, log: opts.Logger, metrics: m}
+	b.deliverer = newDeliverer(delivererOptions{
+		Store: opts.Store, COC: opts.COC, Mapper: opts.Mapper, DryRun: opts.DryRun,
+		ReplicaID: opts.ReplicaID, Workers: opts.Workers, Lease: opts.Lease, PollInterval: opts.PollInterval,
+		RetryBaseDelay: opts.RetryBaseDelay, RetryMaxDelay: opts.RetryMaxDelay, AmbiguousDelay: opts.AmbiguousDelay,
+		Terminal: terminal, NowFunc: opts.NowFunc, JitterFunc: opts.JitterFunc, Logger: opts.Logger, Metrics: m,
+	})
+	b.prober = newProber(proberOptions{
+		Store: opts.Store, Interval: opts.RecoveryProbe, AmbiguousDelay: opts.AmbiguousDelay,
+		Wake: b.deliverer.Wake, NowFunc: opts.NowFunc, Logger: opts.Logger, Metrics: m,
+	})
+	b.deliverer.opts.Outage = b.prober
+	if !opts.DryRun {
+		b.refresher = newRefresher(refresherOptions{
+			Store: opts.Store, COC: opts.COC, Interval: opts.RefreshInterval, Batch: opts.RefreshBatch,
+			Terminal: terminal, NowFunc: opts.NowFunc, Logger: opts.Logger, Metrics: m,
+		})
+	}
+	v := newViews(viewOptions{Store: opts.Store, DryRun: opts.DryRun, Ready: opts.Ready,
+		NowFunc: opts.NowFunc, Logger: opts.Logger, Metrics: m})
+	b.stats = newStatsLoop(statsOptions{Store: opts.Store, Ready: v.checkReady, Interval: opts.StatsInterval,
+		NowFunc: opts.NowFunc, Logger: opts.Logger, Metrics: m})
+	b.receive = newReceiver(receiverOptions{
+		Store: opts.Store, Mapper: opts.Mapper, Auth: opts.Auth, MaxBodyBytes: opts.MaxBodyBytes,
+		Queued: b.deliverer.Wake, NowFunc: opts.NowFunc, Logger: opts.Logger, Metrics: m,
+	}).ServeHTTP
+	b.tickets, b.outbox, b.healthy, b.readyHandler = v.tickets, v.outbox, v.healthy, v.readyHandler
 	b.handler = b.routes()
 	return b, nil
 }
@@ -183,26 +214,24 @@ func setDefaults(o *Options) {
 // Handler returns the HTTP surface: webhook, views, health and metrics.
 func (b *Bridge) Handler() http.Handler { return b.handler }
 
-// Run runs the delivery workers, the refresher and the stats loop until ctx
-// ends. Then it stops claiming new work and waits up to ShutdownGrace for
-// in-flight deliveries; deliveries still running after that are cancelled
-// and their items stay in the outbox (their lease expires and they are
-// retried, looking the ticket up first). Run returns nil after a clean stop.
+// Run runs the delivery workers, the refresher, the prober and the stats
+// loop until ctx ends. Then it stops claiming new work and waits up to
+// ShutdownGrace for in-flight deliveries; deliveries still running after
+// that are cancelled and their items stay in the outbox (their lease
+// expires and they are retried, looking the ticket up first). Run returns
+// nil after a clean stop.
 func (b *Bridge) Run(ctx context.Context) error {
 	// Deliveries get their own context so a stop lets them finish.
 	deliverCtx, hardStop := context.WithCancel(context.WithoutCancel(ctx))
 	defer hardStop()
 
 	var wg sync.WaitGroup
-	for i := range b.opts.Workers {
-		w := b.newWorker(fmt.Sprintf("%s/%d", b.opts.ReplicaID, i))
-		wg.Go(func() { w.run(ctx, deliverCtx) })
+	wg.Go(func() { b.deliverer.run(ctx, deliverCtx) })
+	if b.refresher != nil {
+		wg.Go(func() { b.refresher.run(ctx) })
+		wg.Go(func() { b.prober.run(ctx) })
 	}
-	if !b.opts.DryRun {
-		wg.Go(func() { b.runRefresher(ctx) })
-		wg.Go(func() { b.runRecovery(ctx) })
-	}
-	wg.Go(func() { b.runStats(ctx) })
+	wg.Go(func() { b.stats.run(ctx) })
 	b.log.Info("bridge started", zap.String("replica", b.opts.ReplicaID),
 		zap.Int("workers", b.opts.Workers), zap.Bool("dry_run", b.opts.DryRun))
 
@@ -222,63 +251,4 @@ func (b *Bridge) Run(ctx context.Context) error {
 		<-done
 		return nil
 	}
-}
-
-// runStats refreshes the store gauges and the readiness gauge.
-func (b *Bridge) runStats(ctx context.Context) {
-	t := time.NewTicker(b.opts.StatsInterval)
-	defer t.Stop()
-	for {
-		b.updateStats(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-func (b *Bridge) updateStats(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := b.checkReady(ctx); err != nil {
-		b.metrics.ready.Set(0)
-	} else {
-		b.metrics.ready.Set(1)
-	}
-	s, err := b.opts.Store.Stats(ctx)
-	if err != nil {
-		if ctx.Err() == nil {
-			b.metrics.storeErrors.WithLabelValues("stats").Inc()
-			b.log.Warn("read store stats", zap.Error(err))
-		}
-		return
-	}
-	age := 0.0
-	if !s.OldestPending.IsZero() {
-		age = max(0, b.opts.NowFunc().Sub(s.OldestPending).Seconds())
-	}
-	b.metrics.observeStats(s, age)
-}
-
-// broadcast wakes every waiting worker at once.
-type broadcast struct {
-	mu sync.Mutex
-	ch chan struct{}
-}
-
-func newBroadcast() *broadcast { return &broadcast{ch: make(chan struct{})} }
-
-// wait returns a channel closed by the next notify.
-func (b *broadcast) wait() <-chan struct{} {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.ch
-}
-
-func (b *broadcast) notify() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	close(b.ch)
-	b.ch = make(chan struct{})
 }

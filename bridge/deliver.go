@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -12,33 +13,118 @@ import (
 	"github.com/coc-bridge/coc-bridge/mapping"
 )
 
-// worker claims due outbox items one at a time and delivers them. Several
-// workers run per process; the store guarantees no two hold the same item.
+// deliveryStore is what the deliverer needs of the store.
+type deliveryStore interface {
+	Claim(ctx context.Context, req ClaimRequest) ([]Delivery, error)
+	Complete(ctx context.Context, c Completion) error
+	Retry(ctx context.Context, r RetryRequest) error
+	DeadLetter(ctx context.Context, d DeadLetterRequest) error
+}
+
+// ticketWriter is what the deliverer needs of COC.
+type ticketWriter interface {
+	CreateIssueTicket(ctx context.Context, req client.CreateTicketRequest) (client.CreateTicketResult, error)
+	FindTicketsBySourceID(ctx context.Context, sourceID string) ([]client.Ticket, error)
+}
+
+// ticketMapper renders a stored notification as a ticket
+// (*mapping.Mapper implements it).
+type ticketMapper interface {
+	Map(msg *mapping.Message, opts mapping.MapOptions) (mapping.Ticket, error)
+}
+
+// outageObserver is told how each attempt went (the prober in recovery.go).
+type outageObserver interface {
+	// attemptFailed: COC was unavailable (see cocUnavailable).
+	attemptFailed(now time.Time)
+	// attemptEnded: the attempt says neither that COC is down nor back.
+	attemptEnded(now time.Time)
+	// succeeded: COC answered with success.
+	succeeded(ctx context.Context)
+}
+
+// delivererOptions configures a deliverer. Store, Mapper and Metrics are
+// required, COC unless DryRun is set; durations must be positive.
+type delivererOptions struct {
+	Store  deliveryStore
+	COC    ticketWriter
+	Mapper ticketMapper
+	DryRun bool
+	// ReplicaID prefixes the lease owner of each worker.
+	ReplicaID string
+	Workers   int
+	// Lease is how long a claimed item is held; an attempt is cut off at
+	// half of it.
+	Lease        time.Duration
+	PollInterval time.Duration
+	// RetryBaseDelay, RetryMaxDelay and AmbiguousDelay are the outbox
+	// backoff (see Options).
+	RetryBaseDelay, RetryMaxDelay, AmbiguousDelay time.Duration
+	// Terminal holds the work_flow_status values of finished tickets, which
+	// are never adopted.
+	Terminal map[string]bool
+	// Outage is told each attempt's result (nil: nobody).
+	Outage     outageObserver
+	NowFunc    func() time.Time
+	JitterFunc func(time.Duration) time.Duration
+	Logger     *zap.Logger
+	Metrics    *metrics
+}
+
+// deliverer runs the delivery workers: claim a due item, perform its
+// operation (operation.go), classify the result (outcome.go), record it.
+// The store guarantees no two workers, in this process or another, hold the
+// same item.
+type deliverer struct {
+	opts delivererOptions
+	log  *zap.Logger
+	m    *metrics
+	wake *broadcast
+}
+
+func newDeliverer(opts delivererOptions) *deliverer {
+	if opts.Outage == nil {
+		opts.Outage = noOutage{}
+	}
+	return &deliverer{opts: opts, log: opts.Logger.Named("delivery"), m: opts.Metrics, wake: newBroadcast()}
+}
+
+// Wake makes idle workers look for due items at once.
+func (dl *deliverer) Wake() { dl.wake.notify() }
+
+// run runs the workers until ctx ends. Deliveries run under deliverCtx,
+// which outlives ctx by the shutdown grace period, so a stop lets an
+// in-flight create finish and be recorded. run returns when every worker
+// has.
+func (dl *deliverer) run(ctx, deliverCtx context.Context) {
+	var wg sync.WaitGroup
+	for i := range dl.opts.Workers {
+		owner := fmt.Sprintf("%s/%d", dl.opts.ReplicaID, i)
+		w := &worker{dl: dl, owner: owner, log: dl.log.With(zap.String("worker", owner))}
+		wg.Go(func() { w.run(ctx, deliverCtx) })
+	}
+	wg.Wait()
+}
+
+// worker claims due outbox items one at a time and delivers them.
 type worker struct {
-	b       *Bridge
+	dl      *deliverer
 	owner   string
 	log     *zap.Logger
 	lastErr string // the last failure logged at warn, to log repeats quietly
 }
 
-func (b *Bridge) newWorker(owner string) *worker {
-	return &worker{b: b, owner: owner, log: b.log.Named("delivery").With(zap.String("worker", owner))}
-}
-
-// run claims and delivers until ctx ends. Deliveries run under deliverCtx,
-// which outlives ctx by the shutdown grace period, so a stop lets an
-// in-flight create finish and be recorded.
 func (w *worker) run(ctx, deliverCtx context.Context) {
-	b := w.b
+	o := w.dl.opts
 	poll := time.NewTimer(0)
 	defer poll.Stop()
 	for {
-		woken := b.wake.wait() // before Claim, so a wake during Claim is not missed
-		items, err := b.opts.Store.Claim(ctx, ClaimRequest{
-			Owner: w.owner, Limit: 1, Lease: b.opts.Lease, Now: b.opts.NowFunc(),
+		woken := w.dl.wake.wait() // before Claim, so a wake during Claim is not missed
+		items, err := o.Store.Claim(ctx, ClaimRequest{
+			Owner: w.owner, Limit: 1, Lease: o.Lease, Now: o.NowFunc(),
 		})
 		if err != nil && ctx.Err() == nil {
-			b.metrics.storeErrors.WithLabelValues("claim").Inc()
+			w.dl.m.storeErrors.WithLabelValues("claim").Inc()
 			w.logFailure("claim outbox items", err)
 		}
 		// What was claimed is delivered even when a stop began meanwhile:
@@ -52,7 +138,7 @@ func (w *worker) run(ctx, deliverCtx context.Context) {
 		if len(items) > 0 {
 			continue
 		}
-		poll.Reset(b.opts.PollInterval)
+		poll.Reset(o.PollInterval)
 		select {
 		case <-ctx.Done():
 			return
@@ -62,82 +148,30 @@ func (w *worker) run(ctx, deliverCtx context.Context) {
 	}
 }
 
-// deliver makes one attempt at creating (or finding) the ticket of d and
-// records the result. It never returns an error: every outcome is written
-// to the store, counted and logged here.
+// deliver makes one attempt at d's operation and records the result. It
+// never returns an error: every outcome is written to the store, counted
+// and logged here.
 func (w *worker) deliver(ctx context.Context, d Delivery) {
-	b := w.b
 	log := w.log.With(zap.String("key", d.Key), zap.String("receiver", d.Receiver),
 		zap.Int("attempt", d.Attempts), zap.Int64("item", d.ID))
 	// Finish well before the lease ends, so no other replica takes the item
-	// over while this attempt may still create a ticket.
-	attemptCtx, cancel := context.WithTimeout(ctx, b.opts.Lease/2)
+	// over while this attempt may still change COC.
+	attemptCtx, cancel := context.WithTimeout(ctx, w.dl.opts.Lease/2)
 	defer cancel()
-
-	req, err := b.render(d)
-	if err != nil {
-		w.dead(d, log, "render", err.Error())
-		return
-	}
-	if b.opts.DryRun {
-		id := "dry-run-" + d.Key[:min(16, len(d.Key))]
-		log.Info("dry run: ticket not sent to COC", zap.String("ticket_id", id),
-			zap.String("title", req.Title), zap.String("level", req.Level), zap.String("regions", req.Regions))
-		w.complete(d, log, id, deliveryDryRun)
-		return
-	}
-	if d.LookupFirst {
-		found, err := b.opts.COC.FindTicketsBySourceID(attemptCtx, d.Key)
-		if err != nil {
-			w.fail(d, log, fmt.Errorf("look up ticket by source_id: %w", err), failureOutcome(err, false, nil), true)
-			return
+	p, err := w.dl.operationFor(d).perform(attemptCtx, d, log)
+	switch o := outcome(err, attemptCtx.Err()); o {
+	case OutcomeDone:
+		w.complete(d, log, p)
+		if p.reachedCOC() {
+			w.dl.opts.Outage.succeeded(ctx)
 		}
-		if t, ok := adoptable(found, d.Key, d.PreviousTicketID, b.terminal); ok {
-			w.complete(d, log, t.TicketID, deliveryAdopted)
-			b.deliverySucceeded(ctx)
-			return
+	case OutcomeDead:
+		if reachedCOC(err) {
+			w.dl.opts.Outage.attemptEnded(w.dl.opts.NowFunc())
 		}
-	}
-	res, err := b.opts.COC.CreateIssueTicket(attemptCtx, req)
-	if err != nil {
-		w.fail(d, log, fmt.Errorf("create ticket: %w", err), failureOutcome(err, true, attemptCtx.Err()), d.LookupFirst)
-		return
-	}
-	w.complete(d, log, res.TicketID, deliveryCreated)
-	b.deliverySucceeded(ctx)
-}
-
-// render maps the stored notification with the current configuration.
-func (b *Bridge) render(d Delivery) (client.CreateTicketRequest, error) {
-	msg, err := mapping.Decode(d.Message)
-	if err != nil {
-		return client.CreateTicketRequest{}, fmt.Errorf("decode stored notification: %w", err)
-	}
-	t, err := b.opts.Mapper.Map(msg, mapping.MapOptions{PreviousTicketID: d.PreviousTicketID})
-	if err != nil {
-		return client.CreateTicketRequest{}, fmt.Errorf("render ticket: %w", err)
-	}
-	return ticketRequest(t), nil
-}
-
-// ticketRequest converts a mapped ticket to COC's create body.
-func ticketRequest(t mapping.Ticket) client.CreateTicketRequest {
-	return client.CreateTicketRequest{
-		Title:                 t.Title,
-		Description:           t.Description,
-		EnterpriseProject:     t.EnterpriseProject,
-		TicketType:            t.TicketType,
-		VirtualScheduleType:   t.VirtualScheduleType,
-		IssueContactPerson:    t.IssueContactPerson,
-		ScheduleScenes:        t.ScheduleScenes,
-		VirtualScheduleRole:   t.VirtualScheduleRole,
-		Level:                 t.Level,
-		Source:                t.Source,
-		SourceID:              t.SourceID,
-		Regions:               t.Regions,
-		FountTime:             t.FountTime,
-		RootCauseCloudService: t.RootCauseCloudService,
-		IsStartProcess:        t.IsStartProcess,
+		w.dead(d, log, err)
+	default:
+		w.retry(d, log, err, o)
 	}
 }
 
@@ -147,81 +181,79 @@ func storeCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), 10*time.Second)
 }
 
-func (w *worker) complete(d Delivery, log *zap.Logger, ticketID, result string) {
-	b := w.b
-	now := b.opts.NowFunc()
-	ctx, cancel := storeCtx()
-	defer cancel()
-	err := b.opts.Store.Complete(ctx, Completion{
-		ID: d.ID, Owner: w.owner, TicketID: ticketID, Adopted: result == deliveryAdopted, Now: now,
-	})
-	log = log.With(zap.String("ticket_id", ticketID), zap.String("decision", result))
+// recorded reports whether the store write err of operation op took
+// effect, and counts and logs it when not. lost is logged when the lease
+// was lost meanwhile, failed when the write failed.
+func (w *worker) recorded(err error, op string, log *zap.Logger, lost func(), failed string) bool {
 	switch {
 	case errors.Is(err, ErrLeaseLost):
-		b.metrics.deliveries.WithLabelValues(deliveryLeaseLost).Inc()
-		log.Error("ticket created after the lease was lost; recorded if the key was still pending", zap.Error(err))
-		return
+		w.dl.m.deliveries.WithLabelValues(deliveryLeaseLost).Inc()
+		lost()
+		return false
 	case err != nil:
-		// The ticket exists in COC but is not recorded: the lease expires and
-		// the next attempt looks it up by source_id and adopts it.
-		b.metrics.storeErrors.WithLabelValues("complete").Inc()
-		log.Error("record ticket; the next attempt will adopt it", zap.Error(err))
+		w.dl.m.storeErrors.WithLabelValues(op).Inc()
+		log.Error(failed, zap.Error(err))
+		return false
+	}
+	return true
+}
+
+func (w *worker) complete(d Delivery, log *zap.Logger, p performed) {
+	now := w.dl.opts.NowFunc()
+	ctx, cancel := storeCtx()
+	defer cancel()
+	err := w.dl.opts.Store.Complete(ctx, Completion{
+		ID: d.ID, Owner: w.owner, TicketID: p.TicketID, Adopted: p.Result == deliveryAdopted, Now: now,
+	})
+	log = log.With(zap.String("ticket_id", p.TicketID), zap.String("decision", p.Result))
+	// When the write fails, the ticket exists in COC but is not recorded:
+	// the lease expires and the next attempt looks it up by source_id and
+	// adopts it.
+	if !w.recorded(err, "complete", log, func() {
+		log.Error("ticket created after the lease was lost; recorded if the key was still pending", zap.Error(err))
+	}, "record ticket; the next attempt will adopt it") {
 		return
 	}
-	b.metrics.deliveries.WithLabelValues(result).Inc()
-	b.metrics.deliveryLatency.Observe(max(0, now.Sub(d.AcceptedAt).Seconds()))
-	switch result {
+	m := w.dl.m
+	m.deliveries.WithLabelValues(p.Result).Inc()
+	m.deliveryLatency.Observe(max(0, now.Sub(d.AcceptedAt).Seconds()))
+	switch p.Result {
 	case deliveryCreated:
-		b.metrics.ticketsCreated.Inc()
+		m.ticketsCreated.Inc()
 		log.Info("ticket created", zap.String("previous_ticket_id", d.PreviousTicketID))
 	case deliveryAdopted:
-		b.metrics.ticketsAdopted.Inc()
+		m.ticketsAdopted.Inc()
 		log.Info("ticket adopted: found in COC by source_id after an unclear attempt")
 	}
 	w.lastErr = ""
 }
 
-// fail records a failed attempt: retry later, or dead-letter.
-func (w *worker) fail(d Delivery, log *zap.Logger, err error, o Outcome, lookupFirst bool) {
-	b := w.b
-	if o == OutcomeDead {
-		b.recovery.attemptEnded(b.opts.NowFunc())
-		var ce *client.Error
-		msg := err.Error()
-		if errors.As(err, &ce) && ce.Message != "" {
-			msg = ce.Message
-		}
-		w.dead(d, log, errorCode(err), msg)
-		return
-	}
-	now := b.opts.NowFunc()
+// retry reschedules the item after a transient failure (o is OutcomeRetry
+// or OutcomeLookupThenRetry).
+func (w *worker) retry(d Delivery, log *zap.Logger, err error, o Outcome) {
+	opts := w.dl.opts
+	now := opts.NowFunc()
 	if cocUnavailable(err) {
-		b.recovery.attemptFailed(now)
+		opts.Outage.attemptFailed(now)
 	} else {
-		b.recovery.attemptEnded(now)
+		opts.Outage.attemptEnded(now)
 	}
-	delay := retryDelay(d.Attempts, b.opts.RetryBaseDelay, b.opts.RetryMaxDelay, b.opts.JitterFunc)
+	delay := retryDelay(d.Attempts, opts.RetryBaseDelay, opts.RetryMaxDelay, opts.JitterFunc)
 	if o == OutcomeLookupThenRetry {
-		lookupFirst = true
-		delay = max(delay, b.opts.AmbiguousDelay)
+		delay = max(delay, opts.AmbiguousDelay)
 	}
 	ctx, cancel := storeCtx()
 	defer cancel()
-	serr := b.opts.Store.Retry(ctx, RetryRequest{
+	serr := opts.Store.Retry(ctx, RetryRequest{
 		ID: d.ID, Owner: w.owner, NextAttempt: now.Add(delay), LastError: err.Error(),
-		LookupFirst: lookupFirst, Now: now,
+		LookupFirst: d.LookupFirst || o == OutcomeLookupThenRetry, Now: now,
 	})
-	if errors.Is(serr, ErrLeaseLost) {
-		b.metrics.deliveries.WithLabelValues(deliveryLeaseLost).Inc()
+	if !w.recorded(serr, "retry", log, func() {
 		log.Warn("attempt failed and the lease was lost meanwhile", zap.Error(err))
+	}, "reschedule outbox item; it is retried when its lease expires") {
 		return
 	}
-	if serr != nil {
-		b.metrics.storeErrors.WithLabelValues("retry").Inc()
-		log.Error("reschedule outbox item; it is retried when its lease expires", zap.Error(serr))
-		return
-	}
-	b.metrics.deliveries.WithLabelValues(deliveryRetry).Inc()
+	w.dl.m.deliveries.WithLabelValues(deliveryRetry).Inc()
 	fields := []zap.Field{zap.Error(err), zap.String("decision", o.String()), zap.Duration("retry_in", delay),
 		zap.String("class", client.Classify(err).String())}
 	if msg := err.Error(); msg != w.lastErr {
@@ -232,25 +264,21 @@ func (w *worker) fail(d Delivery, log *zap.Logger, err error, o Outcome, lookupF
 	}
 }
 
-func (w *worker) dead(d Delivery, log *zap.Logger, code, msg string) {
-	b := w.b
+// dead dead-letters the item after a permanent failure.
+func (w *worker) dead(d Delivery, log *zap.Logger, cause error) {
+	code, msg := deadReason(cause)
 	ctx, cancel := storeCtx()
 	defer cancel()
-	err := b.opts.Store.DeadLetter(ctx, DeadLetterRequest{
-		ID: d.ID, Owner: w.owner, Code: code, Message: msg, Now: b.opts.NowFunc(),
+	err := w.dl.opts.Store.DeadLetter(ctx, DeadLetterRequest{
+		ID: d.ID, Owner: w.owner, Code: code, Message: msg, Now: w.dl.opts.NowFunc(),
 	})
-	if errors.Is(err, ErrLeaseLost) {
-		b.metrics.deliveries.WithLabelValues(deliveryLeaseLost).Inc()
+	if !w.recorded(err, "dead_letter", log, func() {
 		log.Warn("permanent failure but the lease was lost meanwhile", zap.String("code", code), zap.String("error", msg))
+	}, "dead-letter outbox item; it is retried when its lease expires") {
 		return
 	}
-	if err != nil {
-		b.metrics.storeErrors.WithLabelValues("dead_letter").Inc()
-		log.Error("dead-letter outbox item; it is retried when its lease expires", zap.Error(err))
-		return
-	}
-	b.metrics.deliveries.WithLabelValues(deliveryDead).Inc()
-	b.metrics.deadLetters.Inc()
+	w.dl.m.deliveries.WithLabelValues(deliveryDead).Inc()
+	w.dl.m.deadLetters.Inc()
 	log.Error("ticket delivery failed permanently; dead-lettered until replayed (coc-bridge outbox replay)",
 		zap.String("decision", deliveryDead), zap.String("code", code), zap.String("error", msg))
 }
@@ -265,3 +293,32 @@ func (w *worker) logFailure(what string, err error) {
 	}
 	w.log.Debug(what, zap.Error(err))
 }
+
+// broadcast wakes every waiting worker at once.
+type broadcast struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func newBroadcast() *broadcast { return &broadcast{ch: make(chan struct{})} }
+
+// wait returns a channel closed by the next notify.
+func (b *broadcast) wait() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.ch
+}
+
+func (b *broadcast) notify() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	close(b.ch)
+	b.ch = make(chan struct{})
+}
+
+// noOutage is the outageObserver of a deliverer without outage recovery.
+type noOutage struct{}
+
+func (noOutage) attemptFailed(time.Time)   {}
+func (noOutage) attemptEnded(time.Time)    {}
+func (noOutage) succeeded(context.Context) {}

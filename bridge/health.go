@@ -74,7 +74,7 @@ type deliveryReport struct {
 }
 
 // healthy is /-/healthy: the process is up and serving HTTP.
-func (b *Bridge) healthy(w http.ResponseWriter, _ *http.Request) {
+func (v *views) healthy(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = w.Write([]byte("OK\n"))
 }
@@ -82,68 +82,68 @@ func (b *Bridge) healthy(w http.ResponseWriter, _ *http.Request) {
 // readyHandler is /-/ready: 200 when the bridge can accept notifications
 // durably, 503 with the reason otherwise; the body also reports how
 // delivery to COC is going (see the comment at the top of this file).
-func (b *Bridge) readyHandler(w http.ResponseWriter, r *http.Request) {
+func (v *views) readyHandler(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
-	rep := b.readiness(ctx)
+	rep := v.readiness(ctx)
 	if rep.Reason != "" {
-		b.metrics.ready.Set(0)
+		v.m.ready.Set(0)
 		writeJSON(w, http.StatusServiceUnavailable, rep)
 		return
 	}
-	b.metrics.ready.Set(1)
+	v.m.ready.Set(1)
 	writeJSON(w, http.StatusOK, rep)
 }
 
 // checkReady reports why the bridge cannot accept notifications, or nil.
-func (b *Bridge) checkReady(ctx context.Context) error {
-	if err := b.checkStore(ctx); err != nil {
+func (v *views) checkReady(ctx context.Context) error {
+	if err := v.checkStore(ctx); err != nil {
 		return err
 	}
-	return b.checkCredentials(ctx)
+	return v.checkCredentials(ctx)
 }
 
-func (b *Bridge) checkStore(ctx context.Context) error {
-	if err := b.opts.Store.Ping(ctx); err != nil {
-		b.metrics.storeErrors.WithLabelValues("ping").Inc()
+func (v *views) checkStore(ctx context.Context) error {
+	if err := v.opts.Store.Ping(ctx); err != nil {
+		v.m.storeErrors.WithLabelValues("ping").Inc()
 		return fmt.Errorf("store: %w", err)
 	}
 	return nil
 }
 
-func (b *Bridge) checkCredentials(ctx context.Context) error {
-	if b.opts.DryRun || b.opts.Ready == nil {
+func (v *views) checkCredentials(ctx context.Context) error {
+	if v.opts.DryRun || v.opts.Ready == nil {
 		return nil
 	}
-	if err := b.opts.Ready(ctx); err != nil {
+	if err := v.opts.Ready(ctx); err != nil {
 		return fmt.Errorf("coc credentials: %w", err)
 	}
 	return nil
 }
 
 // readiness runs the checks of checkReady and describes delivery.
-func (b *Bridge) readiness(ctx context.Context) readyReport {
+func (v *views) readiness(ctx context.Context) readyReport {
 	rep := readyReport{Status: "ready", Store: "ok", COCCredentials: "ok"}
-	if b.opts.DryRun {
+	if v.opts.DryRun {
 		rep.COCCredentials = "not used (dry run)"
 	}
-	if err := b.checkStore(ctx); err != nil {
+	if err := v.checkStore(ctx); err != nil {
 		rep.Status, rep.Reason, rep.Store = "not ready", err.Error(), err.Error()
 		rep.COCCredentials = "not checked"
 		return rep
 	}
-	if err := b.checkCredentials(ctx); err != nil {
+	if err := v.checkCredentials(ctx); err != nil {
 		rep.Status, rep.Reason, rep.COCCredentials = "not ready", err.Error(), err.Error()
 	}
-	rep.Delivery = b.deliveryState(ctx)
+	rep.Delivery = v.deliveryState(ctx)
 	return rep
 }
 
 // deliveryState reads the oldest pending outbox item: one indexed row.
-func (b *Bridge) deliveryState(ctx context.Context) *deliveryReport {
-	items, err := b.opts.Store.Outbox(ctx, OutboxFilter{State: ItemPending, Limit: 1})
+func (v *views) deliveryState(ctx context.Context) *deliveryReport {
+	items, err := v.opts.Store.Outbox(ctx, OutboxFilter{State: ItemPending, Limit: 1})
 	if err != nil {
-		b.metrics.storeErrors.WithLabelValues("read").Inc()
+		v.m.storeErrors.WithLabelValues("read").Inc()
 		return &deliveryReport{State: deliveryUnknown, Error: err.Error()}
 	}
 	if len(items) == 0 {
@@ -153,7 +153,7 @@ func (b *Bridge) deliveryState(ctx context.Context) *deliveryReport {
 	d := &deliveryReport{
 		State:            deliveryDelivering,
 		OldestKey:        it.Key,
-		OldestAgeSeconds: max(0, b.opts.NowFunc().Sub(it.AcceptedAt).Seconds()),
+		OldestAgeSeconds: max(0, v.opts.NowFunc().Sub(it.AcceptedAt).Seconds()),
 		Attempts:         it.Attempts,
 		LastError:        it.LastError,
 	}

@@ -7,22 +7,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
-// Notification results: the result label of coc_bridge_notifications_total.
-const (
-	resultAccepted             = "accepted"
-	resultBadRequest           = "bad_request"
-	resultUnauthorized         = "unauthorized"
-	resultTooLarge             = "too_large"
-	resultUnsupportedMediaType = "unsupported_media_type"
-	resultMethodNotAllowed     = "method_not_allowed"
-	resultStoreUnavailable     = "store_unavailable"
-	resultIncompleteBody       = "incomplete_body"
-)
-
-var notificationResults = []string{resultAccepted, resultBadRequest, resultUnauthorized,
-	resultTooLarge, resultUnsupportedMediaType, resultMethodNotAllowed, resultStoreUnavailable,
-	resultIncompleteBody}
-
 // Delivery results: the result label of coc_bridge_deliveries_total.
 const (
 	deliveryCreated   = "created"

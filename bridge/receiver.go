@@ -1,16 +1,66 @@
 package bridge
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/coc-bridge/coc-bridge/mapping"
 )
+
+// acceptStore is what the receiver needs of the store.
+type acceptStore interface {
+	Accept(ctx context.Context, batch ...Notification) ([]AcceptResult, error)
+}
+
+// keyer splits a notification into issue keys and levels them
+// (*mapping.Mapper implements it).
+type keyer interface {
+	Split(msg *mapping.Message) []*mapping.Message
+	Key(msg *mapping.Message) string
+	Level(msg *mapping.Message) (string, int)
+}
+
+// receiverOptions configures a receiver. Store, Mapper and Metrics are
+// required.
+type receiverOptions struct {
+	Store  acceptStore
+	Mapper keyer
+	// Auth protects the webhook; zero value means no authentication.
+	Auth WebhookAuth
+	// MaxBodyBytes caps a webhook body.
+	MaxBodyBytes int64
+	// Queued is called after a batch queued at least one outbox item, to
+	// wake the delivery workers (nil: nothing is called).
+	Queued  func()
+	NowFunc func() time.Time
+	Logger  *zap.Logger
+	Metrics *metrics
+}
+
+// receiver is the accept path, POST /api/v1/alerts: authenticate, limit,
+// decode, key, Store.Accept, answer. It answers 2xx only after every
+// notification derived from the body is durably stored; bad input is
+// answered 4xx with nothing stored; a store failure is answered 503 so that
+// Alertmanager retries (see answer.go for the statuses).
+type receiver struct {
+	opts receiverOptions
+	log  *zap.Logger
+	m    *metrics
+}
+
+func newReceiver(opts receiverOptions) *receiver {
+	if opts.Queued == nil {
+		opts.Queued = func() {}
+	}
+	return &receiver{opts: opts, log: opts.Logger, m: opts.Metrics}
+}
 
 // acceptResponse is the body of a 200 answer to Alertmanager.
 type acceptResponse struct {
@@ -24,36 +74,32 @@ type decisionReply struct {
 	TicketID string   `json:"ticket_id,omitempty"`
 }
 
-// receive is POST /api/v1/alerts: the accept path. It answers 2xx only after
-// every notification derived from the body is durably stored; bad input is
-// answered 4xx with nothing stored; a store failure is answered 503 so that
-// Alertmanager retries.
-func (b *Bridge) receive(w http.ResponseWriter, r *http.Request) {
+func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		b.reject(w, r, http.StatusMethodNotAllowed, resultMethodNotAllowed, "method not allowed: use POST")
+		rc.reject(w, r, resultMethodNotAllowed, "method not allowed: use POST")
 		return
 	}
-	if !b.opts.Auth.check(r) {
-		b.metrics.authFailures.Inc()
-		b.opts.Auth.challenge(w)
-		b.reject(w, r, http.StatusUnauthorized, resultUnauthorized, "missing or wrong credentials")
+	if !rc.opts.Auth.check(r) {
+		rc.m.authFailures.Inc()
+		rc.opts.Auth.challenge(w)
+		rc.reject(w, r, resultUnauthorized, "missing or wrong credentials")
 		return
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/json" {
-			b.reject(w, r, http.StatusUnsupportedMediaType, resultUnsupportedMediaType,
+			rc.reject(w, r, resultUnsupportedMediaType,
 				fmt.Sprintf("unsupported content type %q: want application/json", ct))
 			return
 		}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, b.opts.MaxBodyBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, rc.opts.MaxBodyBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			b.reject(w, r, http.StatusRequestEntityTooLarge, resultTooLarge,
-				fmt.Sprintf("body larger than %d bytes (raise COC_BRIDGE_MAX_BODY_BYTES or set max_alerts in Alertmanager)", b.opts.MaxBodyBytes))
+			rc.reject(w, r, resultTooLarge,
+				fmt.Sprintf("body larger than %d bytes (raise COC_BRIDGE_MAX_BODY_BYTES or set max_alerts in Alertmanager)", rc.opts.MaxBodyBytes))
 			return
 		}
 		// The body did not arrive whole (the sender hung up, or was too
@@ -61,38 +107,37 @@ func (b *Bridge) receive(w http.ResponseWriter, r *http.Request) {
 		// not bad input: a 4xx would tell Alertmanager never to send this
 		// notification again. Hang up without an answer instead, so the
 		// sender sees a transport error and retries.
-		b.metrics.notifications.WithLabelValues("", resultIncompleteBody).Inc()
-		b.log.Warn("notification body did not arrive whole; hanging up so the sender retries",
+		rc.m.notifications.WithLabelValues("", resultIncompleteBody).Inc()
+		rc.log.Warn("notification body did not arrive whole; hanging up so the sender retries",
 			zap.Error(err), zap.String("remote", r.RemoteAddr))
 		panic(http.ErrAbortHandler)
 	}
 	msg, err := mapping.Decode(body)
 	if err != nil {
-		b.reject(w, r, http.StatusBadRequest, resultBadRequest, err.Error())
+		rc.reject(w, r, resultBadRequest, err.Error())
 		return
 	}
 
-	replies, err := b.accept(r, msg, body)
+	replies, err := rc.accept(r.Context(), msg, body)
 	if err != nil {
-		b.metrics.storeErrors.WithLabelValues("accept").Inc()
-		b.log.Error("store notification", zap.String("receiver", msg.Receiver), zap.Error(err))
-		b.reject(w, r, http.StatusServiceUnavailable, resultStoreUnavailable,
-			"cannot store the notification right now; retry")
+		rc.m.storeErrors.WithLabelValues("accept").Inc()
+		rc.log.Error("store notification", zap.String("receiver", msg.Receiver), zap.Error(err))
+		rc.reject(w, r, resultStoreUnavailable, "cannot store the notification right now; retry")
 		return
 	}
-	b.metrics.notifications.WithLabelValues(msg.Receiver, resultAccepted).Inc()
-	b.metrics.alertsPerNotif.Observe(float64(len(msg.Alerts)))
-	writeJSON(w, http.StatusOK, acceptResponse{Status: "accepted", Decisions: replies})
+	rc.m.notifications.WithLabelValues(msg.Receiver, resultAccepted).Inc()
+	rc.m.alertsPerNotif.Observe(float64(len(msg.Alerts)))
+	writeJSON(w, statusOf(resultAccepted), acceptResponse{Status: "accepted", Decisions: replies})
 }
 
 // accept keys the notifications msg splits into (one per issue key in the
 // alert dedupe mode) and stores them all in one store transaction: every
 // one of them is recorded, or none. body is msg's JSON as received.
-func (b *Bridge) accept(r *http.Request, msg *mapping.Message, body []byte) ([]decisionReply, error) {
-	parts := b.opts.Mapper.Split(msg)
+func (rc *receiver) accept(ctx context.Context, msg *mapping.Message, body []byte) ([]decisionReply, error) {
+	parts := rc.opts.Mapper.Split(msg)
 	batch := make([]Notification, len(parts))
 	unknown := make([]int, len(parts))
-	now := b.opts.NowFunc()
+	now := rc.opts.NowFunc()
 	for i, part := range parts {
 		raw := body
 		if part != msg {
@@ -107,9 +152,9 @@ func (b *Bridge) accept(r *http.Request, msg *mapping.Message, body []byte) ([]d
 			}
 		}
 		var level string
-		level, unknown[i] = b.opts.Mapper.Level(part)
+		level, unknown[i] = rc.opts.Mapper.Level(part)
 		batch[i] = Notification{
-			Key:        b.opts.Mapper.Key(part),
+			Key:        rc.opts.Mapper.Key(part),
 			Receiver:   part.Receiver,
 			Firing:     part.Firing(),
 			Level:      level,
@@ -117,7 +162,7 @@ func (b *Bridge) accept(r *http.Request, msg *mapping.Message, body []byte) ([]d
 			ReceivedAt: now,
 		}
 	}
-	results, err := b.opts.Store.Accept(r.Context(), batch...)
+	results, err := rc.opts.Store.Accept(ctx, batch...)
 	if err != nil {
 		return nil, fmt.Errorf("store %d notification(s) of receiver %s: %w", len(batch), msg.Receiver, err)
 	}
@@ -125,12 +170,12 @@ func (b *Bridge) accept(r *http.Request, msg *mapping.Message, body []byte) ([]d
 	created := false
 	for i, res := range results {
 		n, part := batch[i], parts[i]
-		b.metrics.decisions.WithLabelValues(string(res.Decision)).Inc()
+		rc.m.decisions.WithLabelValues(string(res.Decision)).Inc()
 		if n.Firing {
-			b.metrics.unknownSeverities.Add(float64(unknown[i]))
+			rc.m.unknownSeverities.Add(float64(unknown[i]))
 		}
 		created = created || res.Decision == DecisionCreate
-		b.log.Debug("notification accepted",
+		rc.log.Debug("notification accepted",
 			zap.String("key", n.Key),
 			zap.String("receiver", n.Receiver),
 			zap.String("ticket_id", res.Entry.TicketID),
@@ -140,7 +185,19 @@ func (b *Bridge) accept(r *http.Request, msg *mapping.Message, body []byte) ([]d
 		replies[i] = decisionReply{Key: n.Key, Decision: res.Decision, TicketID: res.Entry.TicketID}
 	}
 	if created {
-		b.wake.notify()
+		rc.opts.Queued()
 	}
 	return replies, nil
+}
+
+// reject answers a webhook request that is not accepted with result's
+// status, counts it by result and logs it at debug (internal failures are
+// logged where they happen). Nothing has been stored when reject is called.
+func (rc *receiver) reject(w http.ResponseWriter, r *http.Request, result, msg string) {
+	status := statusOf(result)
+	rc.m.notifications.WithLabelValues("", result).Inc()
+	rc.log.Debug("notification rejected",
+		zap.Int("code", status), zap.String("result", result), zap.String("reason", msg),
+		zap.String("remote", r.RemoteAddr))
+	writeError(w, status, msg)
 }

@@ -2,10 +2,15 @@ package bridge
 
 import (
 	"context"
+	"errors"
+	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/coc-bridge/coc-bridge/client"
 )
 
 // recovery shortens the way back from a COC outage. Each failed attempt
@@ -99,9 +104,52 @@ func (r *recovery) probeIn(now time.Time, interval time.Duration) time.Duration 
 	return interval - idle
 }
 
-// runRecovery probes a failing COC until ctx ends (see recovery).
-func (b *Bridge) runRecovery(ctx context.Context) {
-	interval := b.opts.RecoveryProbe
+// expediteStore is what the prober needs of the store.
+type expediteStore interface {
+	Expedite(ctx context.Context, r ExpediteRequest) (int, error)
+}
+
+// proberOptions configures a prober. Every field is required.
+type proberOptions struct {
+	Store expediteStore
+	// Interval is Options.RecoveryProbe.
+	Interval time.Duration
+	// AmbiguousDelay keeps LookupFirst items' lookups that far away.
+	AmbiguousDelay time.Duration
+	// Wake wakes the delivery workers after items were made due.
+	Wake    func()
+	NowFunc func() time.Time
+	Logger  *zap.Logger
+	Metrics *metrics
+}
+
+// prober runs the outage recovery (see recovery): it observes every
+// delivery attempt (it is the deliverer's outageObserver) and, while COC
+// is unavailable, makes backed-off items due.
+type prober struct {
+	opts  proberOptions
+	state *recovery
+}
+
+func newProber(opts proberOptions) *prober {
+	return &prober{opts: opts, state: newRecovery(opts.NowFunc())}
+}
+
+func (p *prober) attemptFailed(now time.Time) { p.state.attemptFailed(now) }
+func (p *prober) attemptEnded(now time.Time)  { p.state.attemptEnded(now) }
+
+// succeeded is called after COC accepted a create or a lookup found the
+// ticket; after an outage it makes the backed-off items due.
+func (p *prober) succeeded(ctx context.Context) {
+	if down, wake := p.state.succeeded(p.opts.NowFunc(), p.opts.Interval); wake {
+		p.expedite(ctx, 0, "COC answers again: backed-off outbox items are due now",
+			zap.Duration("failing_for", down.Round(time.Millisecond)))
+	}
+}
+
+// run probes a failing COC until ctx ends.
+func (p *prober) run(ctx context.Context) {
+	interval := p.opts.Interval
 	t := time.NewTimer(interval)
 	defer t.Stop()
 	for {
@@ -110,46 +158,63 @@ func (b *Bridge) runRecovery(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		wait := b.recovery.probeIn(b.opts.NowFunc(), interval)
+		wait := p.state.probeIn(p.opts.NowFunc(), interval)
 		if wait == 0 {
-			b.expedite(ctx, 1, "no delivery attempt while COC is unavailable: trying the earliest backed-off item now")
+			p.expedite(ctx, 1, "no delivery attempt while COC is unavailable: trying the earliest backed-off item now")
 			wait = interval
 		}
 		t.Reset(wait)
 	}
 }
 
-// deliverySucceeded is called after COC accepted a create or a lookup found
-// the ticket; after an outage it makes the backed-off items due.
-func (b *Bridge) deliverySucceeded(ctx context.Context) {
-	if down, wake := b.recovery.succeeded(b.opts.NowFunc(), b.opts.RecoveryProbe); wake {
-		b.expedite(ctx, 0, "COC answers again: backed-off outbox items are due now",
-			zap.Duration("failing_for", down.Round(time.Millisecond)))
-	}
-}
-
 // expedite makes up to limit (0: all) backed-off items due now and wakes
 // the workers when it changed any.
-func (b *Bridge) expedite(ctx context.Context, limit int, msg string, fields ...zap.Field) {
+func (p *prober) expedite(ctx context.Context, limit int, msg string, fields ...zap.Field) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	now := b.opts.NowFunc()
-	n, err := b.opts.Store.Expedite(ctx, ExpediteRequest{Due: now, LookupDue: now.Add(b.opts.AmbiguousDelay), Limit: limit})
+	now := p.opts.NowFunc()
+	n, err := p.opts.Store.Expedite(ctx, ExpediteRequest{Due: now, LookupDue: now.Add(p.opts.AmbiguousDelay), Limit: limit})
 	if err != nil {
 		if ctx.Err() == nil {
-			b.metrics.storeErrors.WithLabelValues("expedite").Inc()
-			b.log.Warn("make backed-off outbox items due", zap.Error(err))
+			p.opts.Metrics.storeErrors.WithLabelValues("expedite").Inc()
+			p.opts.Logger.Warn("make backed-off outbox items due", zap.Error(err))
 		}
 		return
 	}
 	if n == 0 {
 		return
 	}
-	b.wake.notify()
+	p.opts.Wake()
 	fields = append(fields, zap.Int("items", n))
 	if limit == 1 {
-		b.log.Debug(msg, fields...)
+		p.opts.Logger.Debug(msg, fields...)
 		return
 	}
-	b.log.Info(msg, fields...)
+	p.opts.Logger.Info(msg, fields...)
+}
+
+// cocUnavailable reports whether err says COC could not be reached or did
+// not serve the request: no answer at all (transport error, timeout), a 502,
+// 503 or 504, or an API gateway code of a backend or gateway outage. These
+// are the failures of an outage. Other transient failures (a 500 from COC
+// itself, throttling) may be the item's own or mean COC is up but busy; they
+// do not start the outage recovery.
+func cocUnavailable(err error) bool {
+	var ce *client.Error
+	if !errors.As(err, &ce) {
+		return false
+	}
+	switch ce.StatusCode {
+	case 0, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	code := ce.Code
+	if rest, ok := strings.CutPrefix(code, "APIGW."); ok {
+		code = "APIG." + rest
+	}
+	switch code {
+	case client.CodeBackendDown, client.CodeBackendTimeout, "APIG.0103", "APIG.0104", "APIG.0105", "APIG.0107":
+		return true
+	}
+	return false
 }

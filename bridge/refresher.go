@@ -17,14 +17,52 @@ const statusNotFound = "not_found"
 // is believed.
 const notFoundGrace = 10 * time.Minute
 
-// runRefresher reads open tickets back from COC, each at most once per
-// RefreshInterval, and releases the keys whose ticket is finished so the
-// next firing notification opens a new ticket. Reads go through the COC
-// client's shared rate limiter, so they never crowd out creates beyond it;
+// refreshStore is what the refresher needs of the store.
+type refreshStore interface {
+	DueForRefresh(ctx context.Context, r RefreshRequest) ([]LedgerEntry, error)
+	Release(ctx context.Context, r Release) error
+	RecordCheck(ctx context.Context, c Check) error
+}
+
+// ticketReader is what the refresher needs of COC.
+type ticketReader interface {
+	GetTicket(ctx context.Context, ticketID string) (client.Ticket, error)
+}
+
+// refresherOptions configures a refresher. Every field is required.
+type refresherOptions struct {
+	Store refreshStore
+	COC   ticketReader
+	// Interval is how often each open ticket is read; Batch bounds the
+	// reads per round.
+	Interval time.Duration
+	Batch    int
+	// Terminal holds the work_flow_status values of finished tickets.
+	Terminal map[string]bool
+	NowFunc  func() time.Time
+	Logger   *zap.Logger
+	Metrics  *metrics
+}
+
+// refresher reads open tickets back from COC, each at most once per
+// Interval, and releases the keys whose ticket is finished so the next
+// firing notification opens a new ticket. Reads go through the COC client's
+// shared rate limiter, so they never crowd out creates beyond it;
 // DueForRefresh hands each ticket to one replica only.
-func (b *Bridge) runRefresher(ctx context.Context) {
-	log := b.log.Named("refresher")
-	tick := min(max(b.opts.RefreshInterval/10, 100*time.Millisecond), 30*time.Second)
+type refresher struct {
+	opts refresherOptions
+	log  *zap.Logger
+	m    *metrics
+}
+
+func newRefresher(opts refresherOptions) *refresher {
+	return &refresher{opts: opts, log: opts.Logger.Named("refresher"), m: opts.Metrics}
+}
+
+// run refreshes until ctx ends.
+func (rf *refresher) run(ctx context.Context) {
+	log := rf.log
+	tick := min(max(rf.opts.Interval/10, 100*time.Millisecond), 30*time.Second)
 	t := time.NewTimer(tick)
 	defer t.Stop()
 	var lastErr string
@@ -34,15 +72,15 @@ func (b *Bridge) runRefresher(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		n, err := b.refreshRound(ctx, log)
+		n, err := rf.round(ctx)
 		if err != nil && ctx.Err() == nil {
-			b.metrics.storeErrors.WithLabelValues("refresh").Inc()
+			rf.m.storeErrors.WithLabelValues("refresh").Inc()
 			if err.Error() != lastErr {
 				log.Warn("list tickets due for a status check", zap.Error(err))
 			}
 			lastErr = err.Error()
 		}
-		if n == b.opts.RefreshBatch {
+		if n == rf.opts.Batch {
 			t.Reset(0) // more are due: keep going, paced by the rate limiter
 		} else {
 			t.Reset(tick)
@@ -50,10 +88,10 @@ func (b *Bridge) runRefresher(ctx context.Context) {
 	}
 }
 
-// refreshRound checks one batch of due tickets and returns how many it took.
-func (b *Bridge) refreshRound(ctx context.Context, log *zap.Logger) (int, error) {
-	entries, err := b.opts.Store.DueForRefresh(ctx, RefreshRequest{
-		Interval: b.opts.RefreshInterval, Limit: b.opts.RefreshBatch, Now: b.opts.NowFunc(),
+// round checks one batch of due tickets and returns how many it took.
+func (rf *refresher) round(ctx context.Context) (int, error) {
+	entries, err := rf.opts.Store.DueForRefresh(ctx, RefreshRequest{
+		Interval: rf.opts.Interval, Limit: rf.opts.Batch, Now: rf.opts.NowFunc(),
 	})
 	if err != nil {
 		return 0, err
@@ -62,44 +100,44 @@ func (b *Bridge) refreshRound(ctx context.Context, log *zap.Logger) (int, error)
 		if ctx.Err() != nil {
 			break
 		}
-		b.refreshOne(ctx, log, e)
+		rf.refreshOne(ctx, e)
 	}
 	return len(entries), nil
 }
 
 // refreshOne reads one ticket and records what COC says about it.
-func (b *Bridge) refreshOne(ctx context.Context, log *zap.Logger, e LedgerEntry) {
-	log = log.With(zap.String("key", e.Key), zap.String("receiver", e.Receiver), zap.String("ticket_id", e.TicketID))
+func (rf *refresher) refreshOne(ctx context.Context, e LedgerEntry) {
+	log := rf.log.With(zap.String("key", e.Key), zap.String("receiver", e.Receiver), zap.String("ticket_id", e.TicketID))
 	rctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	t, err := b.opts.COC.GetTicket(rctx, e.TicketID)
-	status, finished := ticketFinished(t, err, b.terminal)
-	if finished && status == statusNotFound && e.OpenedAt != nil && b.opts.NowFunc().Sub(*e.OpenedAt) < notFoundGrace {
+	t, err := rf.opts.COC.GetTicket(rctx, e.TicketID)
+	status, finished := ticketFinished(t, err, rf.opts.Terminal)
+	if finished && status == statusNotFound && e.OpenedAt != nil && rf.opts.NowFunc().Sub(*e.OpenedAt) < notFoundGrace {
 		// COC creates tickets asynchronously: a young ticket may not be
 		// readable yet. Releasing it now would open a duplicate.
 		finished = false
 	}
 	if err != nil && !finished {
-		b.metrics.refreshes.WithLabelValues(refreshError).Inc()
+		rf.m.refreshes.WithLabelValues(refreshError).Inc()
 		log.Debug("read ticket status", zap.Error(err))
-		b.recordCheck(ctx, log, Check{Key: e.Key, TicketID: e.TicketID, Error: err.Error(), Now: b.opts.NowFunc()})
+		rf.recordCheck(ctx, log, Check{Key: e.Key, TicketID: e.TicketID, Error: err.Error(), Now: rf.opts.NowFunc()})
 		return
 	}
 	if !finished {
-		b.metrics.refreshes.WithLabelValues(refreshOpen).Inc()
-		b.recordCheck(ctx, log, Check{Key: e.Key, TicketID: e.TicketID, Status: status, Now: b.opts.NowFunc()})
+		rf.m.refreshes.WithLabelValues(refreshOpen).Inc()
+		rf.recordCheck(ctx, log, Check{Key: e.Key, TicketID: e.TicketID, Status: status, Now: rf.opts.NowFunc()})
 		return
 	}
-	err = b.opts.Store.Release(ctx, Release{Key: e.Key, TicketID: e.TicketID, Status: status, Now: b.opts.NowFunc()})
+	err = rf.opts.Store.Release(ctx, Release{Key: e.Key, TicketID: e.TicketID, Status: status, Now: rf.opts.NowFunc()})
 	switch {
 	case errors.Is(err, ErrNotFound):
 		// A newer ticket replaced it meanwhile; nothing to release.
-		b.metrics.refreshes.WithLabelValues(refreshOpen).Inc()
+		rf.m.refreshes.WithLabelValues(refreshOpen).Inc()
 	case err != nil:
-		b.metrics.storeErrors.WithLabelValues("release").Inc()
+		rf.m.storeErrors.WithLabelValues("release").Inc()
 		log.Warn("release finished ticket", zap.Error(err))
 	default:
-		b.metrics.refreshes.WithLabelValues(refreshReleased).Inc()
+		rf.m.refreshes.WithLabelValues(refreshReleased).Inc()
 		log.Info("ticket finished in COC; the next firing opens a new ticket", zap.String("status", status))
 	}
 }
@@ -121,10 +159,10 @@ func ticketFinished(t client.Ticket, err error, terminal map[string]bool) (strin
 	return t.StatusName(), false
 }
 
-func (b *Bridge) recordCheck(ctx context.Context, log *zap.Logger, c Check) {
-	err := b.opts.Store.RecordCheck(ctx, c)
+func (rf *refresher) recordCheck(ctx context.Context, log *zap.Logger, c Check) {
+	err := rf.opts.Store.RecordCheck(ctx, c)
 	if err != nil && !errors.Is(err, ErrNotFound) && ctx.Err() == nil {
-		b.metrics.storeErrors.WithLabelValues("refresh").Inc()
+		rf.m.storeErrors.WithLabelValues("refresh").Inc()
 		log.Warn("record ticket status", zap.Error(err))
 	}
 }

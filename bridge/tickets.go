@@ -1,18 +1,50 @@
 package bridge
 
 import (
+	"context"
 	"net/http"
 	"strconv"
+	"time"
 
 	"go.uber.org/zap"
 )
 
 const maxListLimit = 1000
 
+// viewStore is what the read-only HTTP views need of the store.
+type viewStore interface {
+	Ledger(ctx context.Context, f LedgerFilter) ([]LedgerEntry, error)
+	Outbox(ctx context.Context, f OutboxFilter) ([]OutboxItem, error)
+	Ping(ctx context.Context) error
+}
+
+// viewOptions configures the views. Store, NowFunc, Logger and Metrics are
+// required.
+type viewOptions struct {
+	Store viewStore
+	// DryRun: COC credentials are not used, so not checked.
+	DryRun bool
+	// Ready reports whether COC credentials are usable (nil: always).
+	Ready   func(ctx context.Context) error
+	NowFunc func() time.Time
+	Logger  *zap.Logger
+	Metrics *metrics
+}
+
+// views are the read-only HTTP surface: the ledger and outbox views
+// (this file), health and readiness (health.go).
+type views struct {
+	opts viewOptions
+	log  *zap.Logger
+	m    *metrics
+}
+
+func newViews(opts viewOptions) *views { return &views{opts: opts, log: opts.Logger, m: opts.Metrics} }
+
 // tickets is GET /api/v1/tickets: the ledger as JSON, filtered by ?state=
 // and ?key=, at most ?limit= entries (default and cap 1000), most recently
 // updated first.
-func (b *Bridge) tickets(w http.ResponseWriter, r *http.Request) {
+func (v *views) tickets(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := LedgerFilter{Key: q.Get("key"), State: State(q.Get("state"))}
 	if f.State != "" && !validState(f.State) {
@@ -24,9 +56,9 @@ func (b *Bridge) tickets(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.Limit = limit
-	entries, err := b.opts.Store.Ledger(r.Context(), f)
+	entries, err := v.opts.Store.Ledger(r.Context(), f)
 	if err != nil {
-		b.storeReadFailed(w, err)
+		v.storeReadFailed(w, err)
 		return
 	}
 	if entries == nil {
@@ -39,7 +71,7 @@ func (b *Bridge) tickets(w http.ResponseWriter, r *http.Request) {
 
 // outbox is GET /api/v1/outbox: pending and dead items, oldest first,
 // filtered by ?state= and ?key=.
-func (b *Bridge) outbox(w http.ResponseWriter, r *http.Request) {
+func (v *views) outbox(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := OutboxFilter{Key: q.Get("key"), State: ItemState(q.Get("state"))}
 	if f.State != "" && f.State != ItemPending && f.State != ItemDead {
@@ -51,9 +83,9 @@ func (b *Bridge) outbox(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.Limit = limit
-	items, err := b.opts.Store.Outbox(r.Context(), f)
+	items, err := v.opts.Store.Outbox(r.Context(), f)
 	if err != nil {
-		b.storeReadFailed(w, err)
+		v.storeReadFailed(w, err)
 		return
 	}
 	if items == nil {
@@ -64,9 +96,9 @@ func (b *Bridge) outbox(w http.ResponseWriter, r *http.Request) {
 	}{items})
 }
 
-func (b *Bridge) storeReadFailed(w http.ResponseWriter, err error) {
-	b.metrics.storeErrors.WithLabelValues("read").Inc()
-	b.log.Error("read store", zap.Error(err))
+func (v *views) storeReadFailed(w http.ResponseWriter, err error) {
+	v.m.storeErrors.WithLabelValues("read").Inc()
+	v.log.Error("read store", zap.Error(err))
 	writeError(w, http.StatusServiceUnavailable, "store unavailable")
 }
 
