@@ -21,6 +21,7 @@ import (
 	"github.com/coc-bridge/coc-bridge/bridge/sqlite"
 	"github.com/coc-bridge/coc-bridge/client"
 	"github.com/coc-bridge/coc-bridge/client/coctest"
+	"github.com/coc-bridge/coc-bridge/internal/await"
 	"github.com/coc-bridge/coc-bridge/mapping"
 )
 
@@ -211,20 +212,7 @@ func (e *env) mustAccept(body []byte) {
 }
 
 // waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline.C:
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		case <-tick.C:
-		}
-	}
-}
+var waitFor = await.True
 
 func (e *env) ledger(state bridge.State) []bridge.LedgerEntry {
 	e.t.Helper()

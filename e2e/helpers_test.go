@@ -24,6 +24,7 @@ import (
 	"github.com/coc-bridge/coc-bridge/bench"
 	"github.com/coc-bridge/coc-bridge/bridge"
 	"github.com/coc-bridge/coc-bridge/client/coctest"
+	"github.com/coc-bridge/coc-bridge/internal/await"
 )
 
 // Credentials shared by the fake COC and the bridges.
@@ -77,26 +78,8 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// waitFor polls cond every 100 ms until it reports true or timeout passes;
-// then it fails with what and cond's last explanation.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		ok, why := cond()
-		if ok {
-			return
-		}
-		select {
-		case <-deadline.C:
-			t.Fatalf("timed out after %v waiting for %s: %s", timeout, what, why)
-		case <-tick.C:
-		}
-	}
-}
+// waitFor polls cond until it holds or the deadline passes.
+var waitFor = await.Explained
 
 // amConfig generates an Alertmanager configuration from the example: the
 // webhook URL and the route timings are replaced, everything else is the

@@ -19,6 +19,7 @@ import (
 	"github.com/coc-bridge/coc-bridge/bridge"
 	"github.com/coc-bridge/coc-bridge/client"
 	"github.com/coc-bridge/coc-bridge/client/coctest"
+	"github.com/coc-bridge/coc-bridge/internal/await"
 )
 
 const (
@@ -191,20 +192,7 @@ func (d *testDaemon) ledger(query string) []bridge.LedgerEntry {
 }
 
 // waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline.C:
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		case <-tick.C:
-		}
-	}
-}
+var waitFor = await.True
 
 // Webhook in, ticket out at the fake COC; the ledger view; a restart on the
 // same SQLite file does not open a second ticket for the same group.
