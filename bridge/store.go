@@ -48,6 +48,21 @@ const (
 	ItemDead    ItemState = "dead"
 )
 
+// Kind is the COC operation an outbox item asks for. Its string is stored
+// in the outbox's kind column. operationFor (operation.go) maps each kind
+// to what is sent.
+type Kind string
+
+// Operation kinds.
+const (
+	// KindCreate creates the key's ticket (or adopts the one an unclear
+	// earlier attempt created).
+	KindCreate Kind = "create"
+)
+
+// Kinds lists every operation kind.
+var Kinds = []Kind{KindCreate}
+
 // Decision is what Accept did with a notification. Its string is used as a
 // metric label and a log field.
 type Decision string
@@ -138,9 +153,11 @@ type LedgerEntry struct {
 	CheckedAt *time.Time `json:"checked_at,omitempty"`
 }
 
-// Delivery is a claimed outbox item: the work of creating one ticket.
+// Delivery is a claimed outbox item: one COC operation for one key.
 type Delivery struct {
-	ID       int64
+	ID int64
+	// Kind is the operation to perform.
+	Kind     Kind
 	Key      string
 	Receiver string
 	Message  []byte
@@ -162,6 +179,7 @@ type Delivery struct {
 // OutboxItem is the read-only view of an outbox row.
 type OutboxItem struct {
 	ID          int64      `json:"id"`
+	Kind        Kind       `json:"kind"`
 	Key         string     `json:"key"`
 	Receiver    string     `json:"receiver"`
 	State       ItemState  `json:"state"`
@@ -306,6 +324,26 @@ type Stats struct {
 
 // Store is the durable ledger and outbox. Every engine (bridge/sqlite,
 // bridge/postgres) passes the conformance suite in bridge/storetest.
+//
+// Ordering per key. The outbox is a queue of COC operations (Kind); every
+// kind is claimed, retried, dead-lettered and replayed the same way. Today
+// only KindCreate exists and a key has at most one pending-or-dead item,
+// which orders a key's work trivially. An engine that queues a second kind
+// must keep, for any interleaving of replicas:
+//
+//   - at most one pending-or-dead item per key and kind (the unique index
+//     on the key's live items becomes one on key and kind, and Accept folds
+//     a newer notification into the existing item of its kind, as it does
+//     for creates);
+//   - a key's items are delivered in the order they were queued (id
+//     order): Claim skips an item while an older item of its key is
+//     pending or dead, so a create always goes before any action on its
+//     ticket, a dead-lettered create holds the key's later items until it
+//     is replayed, and one key never has two items in flight;
+//   - Complete of a create records the ticket the later items act on;
+//     Replay requeues a key's dead items together, keeping their order.
+//
+// None of this changes the contract below for creates.
 //
 // All methods are safe for concurrent use by many goroutines and, for engines
 // that support it, by many processes sharing one database. Every method that

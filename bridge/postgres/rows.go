@@ -16,9 +16,9 @@ const (
 		notifications, last_error, ticket_status, created_at, updated_at, opened_at, closed_at,
 		resolved_at, checked_at`
 	itemCols = `id, key, receiver, state, attempts, next_attempt, last_error, error_code,
-		lookup_first, lease_owner, lease_until, accepted_at`
+		lookup_first, lease_owner, lease_until, accepted_at, kind`
 	deliveryCols = `id, key, receiver, message, attempts, lookup_first, previous_ticket_id,
-		accepted_at, lease_until, next_attempt`
+		accepted_at, lease_until, next_attempt, kind`
 )
 
 func scanEntry(row pgx.Row) (bridge.LedgerEntry, error) {
@@ -52,15 +52,16 @@ func scanItem(row pgx.Row) (bridge.OutboxItem, error) {
 	var (
 		it    bridge.OutboxItem
 		state string
+		kind  string
 		owner *string
 		until *time.Time
 	)
 	err := row.Scan(&it.ID, &it.Key, &it.Receiver, &state, &it.Attempts, &it.NextAttempt, &it.LastError,
-		&it.ErrorCode, &it.LookupFirst, &owner, &until, &it.AcceptedAt)
+		&it.ErrorCode, &it.LookupFirst, &owner, &until, &it.AcceptedAt, &kind)
 	if err != nil {
 		return bridge.OutboxItem{}, err
 	}
-	it.State = bridge.ItemState(state)
+	it.State, it.Kind = bridge.ItemState(state), bridge.Kind(kind)
 	it.NextAttempt, it.AcceptedAt = it.NextAttempt.UTC(), it.AcceptedAt.UTC()
 	if owner != nil {
 		it.LeaseOwner = *owner
@@ -73,13 +74,15 @@ func scanItem(row pgx.Row) (bridge.OutboxItem, error) {
 func scanDelivery(row pgx.Row) (bridge.Delivery, time.Time, error) {
 	var (
 		d    bridge.Delivery
+		kind string
 		next time.Time
 	)
 	err := row.Scan(&d.ID, &d.Key, &d.Receiver, &d.Message, &d.Attempts, &d.LookupFirst,
-		&d.PreviousTicketID, &d.AcceptedAt, &d.LeaseUntil, &next)
+		&d.PreviousTicketID, &d.AcceptedAt, &d.LeaseUntil, &next, &kind)
 	if err != nil {
 		return bridge.Delivery{}, time.Time{}, err
 	}
+	d.Kind = bridge.Kind(kind)
 	d.AcceptedAt, d.LeaseUntil = d.AcceptedAt.UTC(), d.LeaseUntil.UTC()
 	return d, next, nil
 }

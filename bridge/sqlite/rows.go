@@ -15,10 +15,10 @@ const (
 		notifications, last_error, ticket_status, created_at, updated_at, opened_at, closed_at,
 		resolved_at, checked_at`
 	itemCols = `id, key, receiver, state, attempts, next_attempt, last_error, error_code,
-		lookup_first, lease_owner, lease_until, accepted_at`
+		lookup_first, lease_owner, lease_until, accepted_at, kind`
 	// deliveryCols leave the message out: it is in outbox_message.
 	deliveryCols = `id, key, receiver, attempts, lookup_first, previous_ticket_id,
-		accepted_at, lease_until, next_attempt`
+		accepted_at, lease_until, next_attempt, kind`
 )
 
 type scanner interface{ Scan(dest ...any) error }
@@ -56,7 +56,7 @@ func scanItem(sc scanner) (bridge.OutboxItem, error) {
 		until          sql.NullInt64
 	)
 	err := sc.Scan(&it.ID, &it.Key, &it.Receiver, &it.State, &it.Attempts, &next, &it.LastError,
-		&it.ErrorCode, &it.LookupFirst, &owner, &until, &accepted)
+		&it.ErrorCode, &it.LookupFirst, &owner, &until, &accepted, &it.Kind)
 	if err != nil {
 		return bridge.OutboxItem{}, err
 	}
@@ -74,7 +74,7 @@ func scanDelivery(sc scanner) (bridge.Delivery, int64, error) {
 		accepted, until, next int64
 	)
 	err := sc.Scan(&d.ID, &d.Key, &d.Receiver, &d.Attempts, &d.LookupFirst,
-		&d.PreviousTicketID, &accepted, &until, &next)
+		&d.PreviousTicketID, &accepted, &until, &next, &d.Kind)
 	if err != nil {
 		return bridge.Delivery{}, 0, err
 	}

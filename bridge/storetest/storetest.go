@@ -2,9 +2,12 @@ package storetest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -238,101 +241,74 @@ func wantErrIs(t *testing.T, what string, err, target error) {
 	}
 }
 
-// diff collects field mismatches.
-type diff struct{ b strings.Builder }
-
-func (d *diff) eq(name string, got, want any) {
-	if got != want {
-		fmt.Fprintf(&d.b, "\n  %s: got %v, want %v", name, got, want)
+// sameFields reports every exported field of got that differs from want
+// (structs of one type): times compare with Equal and must be UTC, byte
+// slices by content, the rest with ==. Fields named in unlessZero are
+// compared only when want sets them.
+func sameFields(t *testing.T, what string, got, want any, unlessZero ...string) {
+	t.Helper()
+	var b strings.Builder
+	g, w := reflect.ValueOf(got), reflect.ValueOf(want)
+	for i := range w.NumField() {
+		name := w.Type().Field(i).Name
+		gf, wf := g.Field(i).Interface(), w.Field(i).Interface()
+		if slices.Contains(unlessZero, name) && w.Field(i).IsZero() {
+			continue
+		}
+		if !sameValue(gf, wf) {
+			fmt.Fprintf(&b, "\n  %s: got %v, want %v", name, show(gf), show(wf))
+		}
+	}
+	if b.Len() > 0 {
+		t.Errorf("%s differs:%s", what, b.String())
 	}
 }
 
-func (d *diff) time(name string, got, want time.Time) {
-	if !got.Equal(want) || got.Location() != time.UTC {
-		fmt.Fprintf(&d.b, "\n  %s: got %v, want %v (UTC)", name, got, want.UTC())
+func sameValue(got, want any) bool {
+	switch w := want.(type) {
+	case time.Time:
+		g := got.(time.Time)
+		return g.Equal(w) && g.Location() == time.UTC
+	case *time.Time:
+		g := got.(*time.Time)
+		return (g == nil) == (w == nil) && (g == nil || sameValue(*g, *w))
+	case []byte:
+		return bytes.Equal(got.([]byte), w)
 	}
+	return got == want
 }
 
-func (d *diff) ptime(name string, got, want *time.Time) {
-	switch {
-	case got == nil && want == nil:
-	case got == nil || want == nil:
-		fmt.Fprintf(&d.b, "\n  %s: got %v, want %v", name, got, want)
-	default:
-		d.time(name, *got, *want)
+func show(v any) any {
+	switch x := v.(type) {
+	case *time.Time:
+		if x != nil {
+			return *x
+		}
+	case []byte:
+		return string(x)
 	}
-}
-
-func (d *diff) bytes(name string, got, want []byte) {
-	if !bytes.Equal(got, want) {
-		fmt.Fprintf(&d.b, "\n  %s: got %q, want %q", name, got, want)
-	}
+	return v
 }
 
 func checkEntry(t *testing.T, got, want bridge.LedgerEntry) {
 	t.Helper()
-	var d diff
-	d.eq("Key", got.Key, want.Key)
-	d.eq("Receiver", got.Receiver, want.Receiver)
-	d.eq("State", got.State, want.State)
-	d.eq("TicketID", got.TicketID, want.TicketID)
-	d.eq("PreviousTicketID", got.PreviousTicketID, want.PreviousTicketID)
-	d.eq("Level", got.Level, want.Level)
-	d.eq("Title", got.Title, want.Title)
-	d.eq("LastStatus", got.LastStatus, want.LastStatus)
-	d.eq("Notifications", got.Notifications, want.Notifications)
-	d.eq("LastError", got.LastError, want.LastError)
-	d.eq("TicketStatus", got.TicketStatus, want.TicketStatus)
-	d.time("CreatedAt", got.CreatedAt, want.CreatedAt)
-	d.time("UpdatedAt", got.UpdatedAt, want.UpdatedAt)
-	d.ptime("OpenedAt", got.OpenedAt, want.OpenedAt)
-	d.ptime("ClosedAt", got.ClosedAt, want.ClosedAt)
-	d.ptime("ResolvedAt", got.ResolvedAt, want.ResolvedAt)
-	d.ptime("CheckedAt", got.CheckedAt, want.CheckedAt)
-	if d.b.Len() > 0 {
-		t.Errorf("ledger entry %q differs:%s", want.Key, d.b.String())
-	}
+	sameFields(t, fmt.Sprintf("ledger entry %q", want.Key), got, want)
 }
 
+// checkItem compares an outbox item; every item is a create unless want
+// says otherwise.
 func checkItem(t *testing.T, got, want bridge.OutboxItem) {
 	t.Helper()
-	var d diff
-	if want.ID != 0 {
-		d.eq("ID", got.ID, want.ID)
-	}
-	d.eq("Key", got.Key, want.Key)
-	d.eq("Receiver", got.Receiver, want.Receiver)
-	d.eq("State", got.State, want.State)
-	d.eq("Attempts", got.Attempts, want.Attempts)
-	d.time("NextAttempt", got.NextAttempt, want.NextAttempt)
-	d.eq("LastError", got.LastError, want.LastError)
-	d.eq("ErrorCode", got.ErrorCode, want.ErrorCode)
-	d.eq("LookupFirst", got.LookupFirst, want.LookupFirst)
-	d.eq("LeaseOwner", got.LeaseOwner, want.LeaseOwner)
-	d.ptime("LeaseUntil", got.LeaseUntil, want.LeaseUntil)
-	d.time("AcceptedAt", got.AcceptedAt, want.AcceptedAt)
-	if d.b.Len() > 0 {
-		t.Errorf("outbox item of %q differs:%s", want.Key, d.b.String())
-	}
+	want.Kind = cmp.Or(want.Kind, bridge.KindCreate)
+	sameFields(t, fmt.Sprintf("outbox item of %q", want.Key), got, want, "ID")
 }
 
+// checkDelivery compares a claimed item; every item is a create unless
+// want says otherwise.
 func checkDelivery(t *testing.T, got, want bridge.Delivery) {
 	t.Helper()
-	var d diff
-	if want.ID != 0 {
-		d.eq("ID", got.ID, want.ID)
-	}
-	d.eq("Key", got.Key, want.Key)
-	d.eq("Receiver", got.Receiver, want.Receiver)
-	d.bytes("Message", got.Message, want.Message)
-	d.eq("Attempts", got.Attempts, want.Attempts)
-	d.eq("LookupFirst", got.LookupFirst, want.LookupFirst)
-	d.eq("PreviousTicketID", got.PreviousTicketID, want.PreviousTicketID)
-	d.time("AcceptedAt", got.AcceptedAt, want.AcceptedAt)
-	d.time("LeaseUntil", got.LeaseUntil, want.LeaseUntil)
-	if d.b.Len() > 0 {
-		t.Errorf("delivery of %q differs:%s", want.Key, d.b.String())
-	}
+	want.Kind = cmp.Or(want.Kind, bridge.KindCreate)
+	sameFields(t, fmt.Sprintf("delivery of %q", want.Key), got, want, "ID")
 }
 
 // ctxCancelled is a context that is already done.
