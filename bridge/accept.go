@@ -5,18 +5,15 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/coc-bridge/coc-bridge/mapping"
 )
 
-// This file is the ledger's lifecycle as pure functions. Every engine calls
-// them inside its Accept transaction, so the rules live in one place and the
-// engines only differ in how they lock and store; bridge/storetest pins the
-// behaviour for all of them.
-
-// Values of LedgerEntry.LastStatus.
-const (
-	StatusFiring   = "firing"
-	StatusResolved = "resolved"
-)
+// This file is the accept decision as pure functions. Every engine calls
+// them inside its Accept transaction (the PostgreSQL fast path for a new
+// key too), so the rules live in one place and the engines only differ in
+// how they lock and store; accept_test.go tables the decision and
+// bridge/storetest pins the behaviour for all engines.
 
 // Decide returns what Accept does with a notification, given whether the
 // key has a ledger entry and its state.
@@ -54,11 +51,11 @@ func ApplyNotification(cur LedgerEntry, found bool, n Notification, d Decision) 
 	e.Notifications++
 	e.UpdatedAt = at
 	if !n.Firing {
-		e.LastStatus = StatusResolved
+		e.LastStatus = mapping.StatusResolved
 		e.ResolvedAt = &at
 		return e
 	}
-	e.LastStatus = StatusFiring
+	e.LastStatus = mapping.StatusFiring
 	if n.Level != "" {
 		e.Level = n.Level
 	}

@@ -133,7 +133,8 @@ type LedgerEntry struct {
 	PreviousTicketID string `json:"previous_ticket_id,omitempty"`
 	Level            string `json:"level,omitempty"`
 	Title            string `json:"title,omitempty"`
-	// LastStatus is "firing" or "resolved": the status of the last notification.
+	// LastStatus is mapping.StatusFiring or mapping.StatusResolved: the
+	// status of the last notification.
 	LastStatus string `json:"last_status"`
 	// Notifications counts notifications recorded on the key.
 	Notifications int64 `json:"notifications"`

@@ -38,10 +38,11 @@ func (s *Store) acceptOne(ctx context.Context, tx pgx.Tx, n bridge.Notification)
 	if err != nil {
 		return bridge.AcceptResult{}, fmt.Errorf("read ledger: %w", err)
 	}
-	if !found && n.Firing {
+	d := bridge.Decide(found, cur.State, n.Firing)
+	if !found && d == bridge.DecisionCreate {
 		// One statement inserts the ledger row and, only if that insert
 		// happened, queues the item: a round trip fewer for every new key.
-		e := bridge.ApplyNotification(bridge.LedgerEntry{}, false, n, bridge.DecisionCreate)
+		e := bridge.ApplyNotification(bridge.LedgerEntry{}, false, n, d)
 		args := append(entryArgs(e), msg, utc(n.ReceivedAt))
 		tag, err := tx.Exec(ctx, s.q(`WITH l AS (
 				INSERT INTO {ledger} (`+ledgerCols+`)
@@ -54,15 +55,15 @@ func (s *Store) acceptOne(ctx context.Context, tx pgx.Tx, n bridge.Notification)
 			return bridge.AcceptResult{}, fmt.Errorf("write ledger and outbox: %w", err)
 		}
 		if tag.RowsAffected() == 1 {
-			return bridge.AcceptResult{Decision: bridge.DecisionCreate, Entry: e}, nil
+			return bridge.AcceptResult{Decision: d, Entry: e}, nil
 		}
 		// Another Accept inserted the key first (the INSERT waited for
 		// it to commit): decide on its row.
 		if cur, found, err = s.lockEntry(ctx, tx, n.Key); err != nil {
 			return bridge.AcceptResult{}, fmt.Errorf("read ledger: %w", err)
 		}
+		d = bridge.Decide(found, cur.State, n.Firing)
 	}
-	d := bridge.Decide(found, cur.State, n.Firing)
 	if d == bridge.DecisionResolvedUnknown {
 		return bridge.AcceptResult{Decision: d}, nil
 	}

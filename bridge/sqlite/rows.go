@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"time"
 
 	"github.com/coc-bridge/coc-bridge/bridge"
 )
@@ -107,19 +106,4 @@ func putEntry(ctx context.Context, tx *wtx, e bridge.LedgerEntry) error {
 			closed_at = excluded.closed_at, resolved_at = excluded.resolved_at,
 			checked_at = excluded.checked_at`, entryArgs(e)...)
 	return err
-}
-
-func optTime(v sql.NullInt64) *time.Time {
-	if !v.Valid {
-		return nil
-	}
-	t := fromMicros(v.Int64)
-	return &t
-}
-
-func optMicros(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return micros(*t)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/coc-bridge/coc-bridge/bridge"
+	"github.com/coc-bridge/coc-bridge/mapping"
 )
 
 var batchTests = []test{
@@ -51,7 +52,7 @@ func testBatchDecisions(t *testing.T, h Harness) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("decisions %v, want %v", got, want)
 	}
-	if res[4].Entry.Notifications != 2 || res[5].Entry.LastStatus != bridge.StatusResolved {
+	if res[4].Entry.Notifications != 2 || res[5].Entry.LastStatus != mapping.StatusResolved {
 		t.Errorf("entries in the results: k2 %+v, k1 %+v", res[4].Entry, res[5].Entry)
 	}
 	for key, n := range map[string]int64{"k0": 2, "k1": 2, "k2": 2} {
