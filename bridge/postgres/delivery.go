@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/coc-bridge/coc-bridge/bridge"
+	"github.com/coc-bridge/coc-bridge/bridge/internal/lease"
 )
 
 // Claim implements bridge.Store. A Limit below 1 claims nothing.
@@ -70,8 +71,8 @@ func (s *Store) Claim(ctx context.Context, req bridge.ClaimRequest) ([]bridge.De
 	return out, nil
 }
 
-// lease is an outbox item locked for a Complete or DeadLetter.
-type lease struct {
+// leaseState is an outbox item locked for a Complete or DeadLetter.
+type leaseState struct {
 	key         string
 	ledgerState bridge.State
 	held        bool
@@ -81,18 +82,18 @@ type lease struct {
 // every transaction uses), and reports whether owner holds the item. A
 // lease that expired but that nobody took over is still held: no other
 // worker can have acted on the item. found is false when the item is gone.
-func (s *Store) lockLease(ctx context.Context, tx pgx.Tx, id int64, owner string) (l lease, found bool, err error) {
+func (s *Store) lockLease(ctx context.Context, tx pgx.Tx, id int64, owner string) (l leaseState, found bool, err error) {
 	err = tx.QueryRow(ctx, s.q(`SELECT key FROM {outbox} WHERE id = $1`), id).Scan(&l.key)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return lease{}, false, nil
+		return leaseState{}, false, nil
 	}
 	if err != nil {
-		return lease{}, false, err
+		return leaseState{}, false, err
 	}
 	var state string
 	if err := tx.QueryRow(ctx, s.q(`SELECT state FROM {ledger} WHERE key = $1 FOR UPDATE`), l.key).
 		Scan(&state); err != nil {
-		return lease{}, false, fmt.Errorf("lock ledger: %w", err)
+		return leaseState{}, false, fmt.Errorf("lock ledger: %w", err)
 	}
 	l.ledgerState = bridge.State(state)
 	var itemState string
@@ -100,10 +101,10 @@ func (s *Store) lockLease(ctx context.Context, tx pgx.Tx, id int64, owner string
 	err = tx.QueryRow(ctx, s.q(`SELECT state, lease_owner FROM {outbox} WHERE id = $1 FOR UPDATE`), id).
 		Scan(&itemState, &leaseOwner)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return lease{}, false, nil // delivered meanwhile
+		return leaseState{}, false, nil // delivered meanwhile
 	}
 	if err != nil {
-		return lease{}, false, fmt.Errorf("lock outbox item: %w", err)
+		return leaseState{}, false, fmt.Errorf("lock outbox item: %w", err)
 	}
 	l.held = itemState == string(bridge.ItemPending) && leaseOwner != nil && *leaseOwner == owner
 	return l, true, nil
@@ -138,13 +139,7 @@ func (s *Store) Complete(ctx context.Context, c bridge.Completion) error {
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("complete outbox item %d: %w", c.ID, err)
-	}
-	if lost {
-		return fmt.Errorf("complete outbox item %d as %s: %w", c.ID, c.Owner, bridge.ErrLeaseLost)
-	}
-	return nil
+	return lease.Result("complete", c.ID, c.Owner, lost, err)
 }
 
 // Retry implements bridge.Store.
@@ -158,13 +153,7 @@ func (s *Store) Retry(ctx context.Context, r bridge.RetryRequest) error {
 		lost = err == nil && tag.RowsAffected() == 0
 		return err
 	})
-	if err != nil {
-		return fmt.Errorf("retry outbox item %d: %w", r.ID, err)
-	}
-	if lost {
-		return fmt.Errorf("retry outbox item %d as %s: %w", r.ID, r.Owner, bridge.ErrLeaseLost)
-	}
-	return nil
+	return lease.Result("retry", r.ID, r.Owner, lost, err)
 }
 
 // DeadLetter implements bridge.Store.
@@ -186,13 +175,7 @@ func (s *Store) DeadLetter(ctx context.Context, d bridge.DeadLetterRequest) erro
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("dead-letter outbox item %d: %w", d.ID, err)
-	}
-	if lost {
-		return fmt.Errorf("dead-letter outbox item %d as %s: %w", d.ID, d.Owner, bridge.ErrLeaseLost)
-	}
-	return nil
+	return lease.Result("dead-letter", d.ID, d.Owner, lost, err)
 }
 
 // Expedite implements bridge.Store. Items being claimed meanwhile are

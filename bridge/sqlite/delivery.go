@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/coc-bridge/coc-bridge/bridge"
+	"github.com/coc-bridge/coc-bridge/bridge/internal/lease"
 )
 
 // Claim implements bridge.Store. A Limit below 1 claims nothing.
@@ -142,13 +143,7 @@ func (s *Store) Complete(ctx context.Context, c bridge.Completion) error {
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("complete outbox item %d: %w", c.ID, err)
-	}
-	if lost {
-		return fmt.Errorf("complete outbox item %d as %s: %w", c.ID, c.Owner, bridge.ErrLeaseLost)
-	}
-	return nil
+	return lease.Result("complete", c.ID, c.Owner, lost, err)
 }
 
 // Retry implements bridge.Store.
@@ -166,13 +161,7 @@ func (s *Store) Retry(ctx context.Context, r bridge.RetryRequest) error {
 		lost = n == 0
 		return err
 	})
-	if err != nil {
-		return fmt.Errorf("retry outbox item %d: %w", r.ID, err)
-	}
-	if lost {
-		return fmt.Errorf("retry outbox item %d as %s: %w", r.ID, r.Owner, bridge.ErrLeaseLost)
-	}
-	return nil
+	return lease.Result("retry", r.ID, r.Owner, lost, err)
 }
 
 // DeadLetter implements bridge.Store.
@@ -194,13 +183,7 @@ func (s *Store) DeadLetter(ctx context.Context, d bridge.DeadLetterRequest) erro
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("dead-letter outbox item %d: %w", d.ID, err)
-	}
-	if lost {
-		return fmt.Errorf("dead-letter outbox item %d as %s: %w", d.ID, d.Owner, bridge.ErrLeaseLost)
-	}
-	return nil
+	return lease.Result("dead-letter", d.ID, d.Owner, lost, err)
 }
 
 // expediteQuery moves pending items due later forward (args: LookupDue,
