@@ -602,10 +602,12 @@ func TestLedgerViewAndHealth(t *testing.T) {
 	}
 }
 
-// counterValue reads one series of a counter from the registry.
-func counterValue(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
+// metricValue reads the counter or gauge name from the registry: the sum
+// of its series whose labels include the given name/value pairs (every
+// series when none are given). A family not exposed fails the test.
+func metricValue(t *testing.T, g prometheus.Gatherer, name string, labels ...string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
+	mfs, err := g.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -613,18 +615,37 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name, label, value str
 		if mf.GetName() != name {
 			continue
 		}
+		sum, matched := 0.0, false
 		for _, m := range mf.GetMetric() {
-			match := label == ""
+			have := map[string]string{}
 			for _, lp := range m.GetLabel() {
-				if lp.GetName() == label && lp.GetValue() == value {
-					match = true
+				have[lp.GetName()] = lp.GetValue()
+			}
+			ok := true
+			for i := 0; i+1 < len(labels); i += 2 {
+				if v, set := have[labels[i]]; !set || v != labels[i+1] {
+					ok = false
 				}
 			}
-			if match {
-				return m.GetCounter().GetValue()
+			if ok {
+				matched = true
+				sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
 			}
 		}
+		if matched {
+			return sum
+		}
 	}
-	t.Fatalf("metric %s{%s=%q} not found", name, label, value)
+	t.Fatalf("metric %s%v not found", name, labels)
 	return 0
+}
+
+// counterValue reads the series of a counter with label=value (every
+// series when label is empty).
+func counterValue(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
+	t.Helper()
+	if label == "" {
+		return metricValue(t, reg, name)
+	}
+	return metricValue(t, reg, name, label, value)
 }

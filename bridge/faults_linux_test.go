@@ -88,7 +88,7 @@ func TestStoreDiskFullAnswers503AndRecoversWithoutRestart(t *testing.T) {
 		!strings.HasPrefix(rb.Reason, "store: ") || !strings.Contains(rb.Reason, "full") {
 		t.Errorf("/-/ready with a full disk = %d %+v, want 503 naming the store and the full disk", code, rb)
 	}
-	if got := gaugeValue(t, e.reg, "coc_bridge_ready"); got != 0 {
+	if got := metricValue(t, e.reg, "coc_bridge_ready"); got != 0 {
 		t.Errorf("coc_bridge_ready = %v with a full disk", got)
 	}
 	for _, op := range []string{"accept", "ping"} {
@@ -114,7 +114,7 @@ func TestStoreDiskFullAnswers503AndRecoversWithoutRestart(t *testing.T) {
 	e.waitSettled(4)
 	e.assertOneTicketPerKey(4)
 	waitFor(t, 10*time.Second, "coc_bridge_ready back to 1", func() bool {
-		return gaugeValue(t, e.reg, "coc_bridge_ready") == 1
+		return metricValue(t, e.reg, "coc_bridge_ready") == 1
 	})
 }
 

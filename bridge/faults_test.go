@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -78,22 +77,6 @@ func (e *env) ready() (int, readyBody) {
 		e.t.Fatalf("/-/ready answered %d with %q: %v", resp.StatusCode, raw, err)
 	}
 	return resp.StatusCode, rb
-}
-
-// gaugeValue reads an unlabelled gauge from the registry.
-func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
-			return mf.GetMetric()[0].GetGauge().GetValue()
-		}
-	}
-	t.Fatalf("gauge %s not found", name)
-	return 0
 }
 
 // waitRescheduled waits until the only outbox item has failed attempt n and
@@ -171,7 +154,7 @@ func TestLongCOCOutage(t *testing.T) {
 	}
 	age := clock.Now().Sub(t0).Seconds()
 	waitFor(t, 10*time.Second, "the outbox age gauge to show the outage", func() bool {
-		return gaugeValue(t, e.reg, "coc_bridge_outbox_oldest_age_seconds") == age
+		return metricValue(t, e.reg, "coc_bridge_outbox_oldest_age_seconds") == age
 	})
 	code, rb := e.ready()
 	if code != http.StatusOK || rb.Status != "ready" || rb.Delivery == nil {
@@ -181,7 +164,7 @@ func TestLongCOCOutage(t *testing.T) {
 		!strings.Contains(d.LastError, client.CodeBackendDown) || d.NextAttempt == nil || !d.NextAttempt.Equal(item.NextAttempt) {
 		t.Errorf("/-/ready delivery = %+v, want failing, age %v, %d attempts, the COC error", *d, age, capped+2)
 	}
-	if got := gaugeValue(t, e.reg, "coc_bridge_ready"); got != 1 {
+	if got := metricValue(t, e.reg, "coc_bridge_ready"); got != 1 {
 		t.Errorf("coc_bridge_ready = %v during a COC outage, want 1", got)
 	}
 	if got := counterValue(t, e.reg, "coc_bridge_decisions_total", "decision", "suppress_pending"); got != 1 {
@@ -200,7 +183,7 @@ func TestLongCOCOutage(t *testing.T) {
 		t.Errorf("retries counted = %v, want %d", got, capped+2)
 	}
 	waitFor(t, 10*time.Second, "the outbox age gauge to drop", func() bool {
-		return gaugeValue(t, e.reg, "coc_bridge_outbox_oldest_age_seconds") == 0
+		return metricValue(t, e.reg, "coc_bridge_outbox_oldest_age_seconds") == 0
 	})
 	if code, rb := e.ready(); code != http.StatusOK || rb.Delivery == nil || rb.Delivery.State != "idle" {
 		t.Errorf("/-/ready after the outage = %d %+v", code, rb)
