@@ -11,16 +11,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
-	"github.com/coc-bridge/coc-bridge/client"
 	"github.com/coc-bridge/coc-bridge/mapping"
 )
 
-// TicketClient is what the bridge needs from COC. *client.Client implements
-// it; tests use the real client against the fake COC (client/coctest).
+// TicketClient is what the bridge needs from COC: what the deliverer and
+// the refresher need. *client.Client implements it; tests use the real
+// client against the fake COC (client/coctest).
 type TicketClient interface {
-	CreateIssueTicket(ctx context.Context, req client.CreateTicketRequest) (client.CreateTicketResult, error)
-	GetTicket(ctx context.Context, ticketID string) (client.Ticket, error)
-	FindTicketsBySourceID(ctx context.Context, sourceID string) ([]client.Ticket, error)
+	ticketWriter
+	ticketReader
 }
 
 // Options configures a Bridge. Store, Mapper and Logger are required; COC is
@@ -90,7 +89,7 @@ type Options struct {
 
 // Bridge assembles the pipeline from its parts and runs them: the receiver
 // (the accept path), the deliverer (the delivery workers), the refresher,
-// the prober (outage recovery), the stats loop and the read-only views.
+// the prober (outage recovery) and the views (read-only HTTP, stats loop).
 // Each part takes its own options and the narrow slice of the Store and of
 // COC it uses; Bridge only builds them from Options and owns their
 // goroutines.
@@ -103,7 +102,7 @@ type Bridge struct {
 	deliverer *deliverer
 	refresher *refresher
 	prober    *prober
-	stats     *statsLoop
+	views     *views
 
 	// The HTTP handlers routes (server.go) serves.
 	receive, tickets, outbox, healthy, readyHandler http.HandlerFunc
@@ -157,8 +156,7 @@ func New(opts Options) (*Bridge, error) {
 	}
 	v := newViews(viewOptions{Store: opts.Store, DryRun: opts.DryRun, Ready: opts.Ready,
 		NowFunc: opts.NowFunc, Logger: opts.Logger, Metrics: m})
-	b.stats = newStatsLoop(statsOptions{Store: opts.Store, Ready: v.checkReady, Interval: opts.StatsInterval,
-		NowFunc: opts.NowFunc, Logger: opts.Logger, Metrics: m})
+	b.views = v
 	b.receive = newReceiver(receiverOptions{
 		Store: opts.Store, Mapper: opts.Mapper, Auth: opts.Auth, MaxBodyBytes: opts.MaxBodyBytes,
 		Queued: b.deliverer.Wake, NowFunc: opts.NowFunc, Logger: opts.Logger, Metrics: m,
@@ -231,7 +229,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 		wg.Go(func() { b.refresher.run(ctx) })
 		wg.Go(func() { b.prober.run(ctx) })
 	}
-	wg.Go(func() { b.stats.run(ctx) })
+	wg.Go(func() { b.views.runStats(ctx, b.opts.StatsInterval) })
 	b.log.Info("bridge started", zap.String("replica", b.opts.ReplicaID),
 		zap.Int("workers", b.opts.Workers), zap.Bool("dry_run", b.opts.DryRun))
 

@@ -11,8 +11,9 @@ import (
 
 const maxListLimit = 1000
 
-// viewStore is what the read-only HTTP views need of the store.
+// viewStore is what the views and the stats loop need of the store.
 type viewStore interface {
+	Stats(ctx context.Context) (Stats, error)
 	Ledger(ctx context.Context, f LedgerFilter) ([]LedgerEntry, error)
 	Outbox(ctx context.Context, f OutboxFilter) ([]OutboxItem, error)
 	Ping(ctx context.Context) error
@@ -32,7 +33,8 @@ type viewOptions struct {
 }
 
 // views are the read-only HTTP surface: the ledger and outbox views
-// (this file), health and readiness (health.go).
+// (this file), health and readiness (health.go); and the loop that keeps
+// the store and readiness gauges current (stats.go).
 type views struct {
 	opts viewOptions
 	log  *zap.Logger

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/coc-bridge/coc-bridge/bridge"
 )
 
@@ -40,15 +42,8 @@ func (s *Store) Ledger(ctx context.Context, f bridge.LedgerFilter) ([]bridge.Led
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			e, err := scanEntry(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, e)
-		}
-		return rows.Err()
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (bridge.LedgerEntry, error) { return scanEntry(r) })
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list ledger: %w", err)
@@ -66,15 +61,8 @@ func (s *Store) Outbox(ctx context.Context, f bridge.OutboxFilter) ([]bridge.Out
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			it, err := scanItem(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, it)
-		}
-		return rows.Err()
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (bridge.OutboxItem, error) { return scanItem(r) })
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list outbox: %w", err)

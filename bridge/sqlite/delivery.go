@@ -76,16 +76,10 @@ func claimRows(ctx context.Context, tx *wtx, query string, args ...any) ([]claim
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var got []claimed
-	for rows.Next() {
-		d, next, err := scanDelivery(rows)
-		if err != nil {
-			return nil, err
-		}
-		got = append(got, claimed{d, next})
-	}
-	return got, rows.Err()
+	return collect(rows, func(sc scanner) (claimed, error) {
+		d, next, err := scanDelivery(sc)
+		return claimed{d, next}, err
+	})
 }
 
 // leaseCheck reads item id and reports its key, whether owner holds it, and
@@ -230,17 +224,8 @@ func (s *Store) Replay(ctx context.Context, r bridge.ReplayRequest) (int, error)
 		if err != nil {
 			return fmt.Errorf("write outbox: %w", err)
 		}
-		var keys []string
-		for rows.Next() {
-			var k string
-			if err := rows.Scan(&k); err != nil {
-				rows.Close()
-				return err
-			}
-			keys = append(keys, k)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		keys, err := collect(rows, func(sc scanner) (k string, err error) { return k, sc.Scan(&k) })
+		if err != nil {
 			return err
 		}
 		for _, k := range keys {

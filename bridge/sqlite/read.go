@@ -46,16 +46,8 @@ func (s *Store) Ledger(ctx context.Context, f bridge.LedgerFilter) ([]bridge.Led
 	if err != nil {
 		return nil, fmt.Errorf("list ledger: %w", err)
 	}
-	defer rows.Close()
-	out := []bridge.LedgerEntry{}
-	for rows.Next() {
-		e, err := scanEntry(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list ledger: %w", err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := collect(rows, scanEntry)
+	if err != nil {
 		return nil, fmt.Errorf("list ledger: %w", err)
 	}
 	return out, nil
@@ -73,16 +65,8 @@ func (s *Store) Outbox(ctx context.Context, f bridge.OutboxFilter) ([]bridge.Out
 	if err != nil {
 		return nil, fmt.Errorf("list outbox: %w", err)
 	}
-	defer rows.Close()
-	out := []bridge.OutboxItem{}
-	for rows.Next() {
-		it, err := scanItem(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list outbox: %w", err)
-		}
-		out = append(out, it)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := collect(rows, scanItem)
+	if err != nil {
 		return nil, fmt.Errorf("list outbox: %w", err)
 	}
 	return out, nil

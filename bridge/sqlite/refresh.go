@@ -23,16 +23,7 @@ func (s *Store) DueForRefresh(ctx context.Context, r bridge.RefreshRequest) ([]b
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			e, err := scanEntry(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, e)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if out, err = collect(rows, scanEntry); err != nil {
 			return err
 		}
 		now := utc(r.Now)

@@ -22,6 +22,21 @@ const (
 
 type scanner interface{ Scan(dest ...any) error }
 
+// collect reads every row of rows with scan, then closes rows. It returns
+// an empty slice, not nil, when there are no rows.
+func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 func scanEntry(sc scanner) (bridge.LedgerEntry, error) {
 	var (
 		e                                 bridge.LedgerEntry
