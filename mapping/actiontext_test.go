@@ -146,7 +146,7 @@ func TestSolutionText(t *testing.T) {
 
 // Whatever the alerts hold, the texts are one line of valid UTF-8, never
 // empty, within MaxActionTextRunes, and list as many alerts as fit.
-func TestActionTextBounds(t *testing.T) {
+func TestReasonAndSolutionBounds(t *testing.T) {
 	t.Parallel()
 	m := textMapper(t)
 	many := func(name string, n int, status string) *Message {
