@@ -43,22 +43,30 @@ const (
 	FinishedName     = "status name"   // a closing word in the English name
 )
 
-// closingWords finish a ticket when its status name holds one of them as a
-// word: "Completed", "Closed", "Resolved and closed", "Cancelled",
+// closingWord reports whether w, a lower-cased word of a status name, says
+// the ticket is closed: "Completed", "Closed", "Resolved and closed", "Cancelled",
 // "Revoked", "Rejected". Words of a status in progress ("Closing",
 // "Rejecting", "Cancel") are not among them, nor "Resolved", which in many
 // workflows waits for a confirmation.
-var closingWords = map[string]bool{
-	"completed": true, "closed": true, "cancelled": true, "canceled": true,
-	"revoked": true, "rejected": true,
+func closingWord(w string) bool {
+	switch w {
+	case "completed", "closed", "cancelled", "canceled", "revoked", "rejected":
+		return true
+	}
+	return false
 }
 
-// notYetWords keep a name with a closing word open: "To be closed", "Not
+// notYetWord reports whether w keeps a name with a closing word open ("to
+// be" too, in closingName): "To be closed", "Not
 // completed", "Closed, pending approval", "Waiting to be cancelled",
 // "Under review (rejected once)". Such names are not finished by default;
 // an operator who knows better lists them.
-var notYetWords = map[string]bool{
-	"pending": true, "awaiting": true, "waiting": true, "not": true, "being": true, "under": true,
+func notYetWord(w string) bool {
+	switch w {
+	case "pending", "awaiting", "waiting", "not", "being", "under":
+		return true
+	}
+	return false
 }
 
 // TerminalStatuses decides whether a ticket is finished, so that its key is
@@ -154,15 +162,15 @@ func (ts TerminalStatuses) Finished(s TicketStatus) (bool, string) {
 }
 
 // closingName reports whether a lower-cased status name says the ticket is
-// closed (see closingWords and notYetWords).
+// closed (see closingWord and notYetWord).
 func closingName(name string) bool {
 	words := strings.FieldsFunc(name, func(r rune) bool { return !unicode.IsLetter(r) })
 	closing := false
 	for i, w := range words {
-		if notYetWords[w] || (w == "to" && i+1 < len(words) && words[i+1] == "be") {
+		if notYetWord(w) || (w == "to" && i+1 < len(words) && words[i+1] == "be") {
 			return false
 		}
-		closing = closing || closingWords[w]
+		closing = closing || closingWord(w)
 	}
 	return closing
 }
