@@ -15,8 +15,8 @@ import "time"
 //
 // An empty schedule counts as one lookup at since: a create whose outcome
 // is unclear is never repeated without a look. A lookup that finds the
-// ticket ends the schedule (the caller adopts it); so does one that fails,
-// which the caller retries as the same lookup (done unchanged).
+// ticket ends the schedule (the caller adopts it); one that fails is not
+// counted: the caller retries it with its usual backoff, done unchanged.
 func NextLookup(schedule []time.Duration, since time.Time, done int) (at time.Time, create bool) {
 	if len(schedule) == 0 {
 		schedule = []time.Duration{0}
