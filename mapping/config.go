@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -56,6 +57,11 @@ type Receiver struct {
 	DefaultRegion string `yaml:"default_region,omitempty"`
 	// Levels is merged over the global severity table.
 	Levels map[string]string `yaml:"levels,omitempty"`
+	// LevelUpdates, OnResolve and SubmitSolution replace the global
+	// lifecycle policy for this receiver (see Config).
+	LevelUpdates   LevelUpdates   `yaml:"level_updates,omitempty"`
+	OnResolve      OnResolve      `yaml:"on_resolve,omitempty"`
+	SubmitSolution SolutionFields `yaml:"submit_solution,omitempty"`
 }
 
 // Config is the mapping configuration. DefaultConfig gives the defaults; the
@@ -95,6 +101,23 @@ type Config struct {
 	// raise it if your COC site accepts longer descriptions.
 	MaxTitleRunes       int `yaml:"max_title_runes"`
 	MaxDescriptionRunes int `yaml:"max_description_runes"`
+	// LevelUpdates says which level changes of a group are sent to its
+	// open ticket: escalate (only towards issues_level_1000), both, off.
+	LevelUpdates LevelUpdates `yaml:"level_updates"`
+	// OnResolve says what a group whose alerts all resolved does to its
+	// ticket: record (nothing in COC), cancel_unaccepted, submit_solution.
+	OnResolve OnResolve `yaml:"on_resolve"`
+	// SubmitSolution holds the fields of the submitting_question action,
+	// used when OnResolve is submit_solution.
+	SubmitSolution SolutionFields `yaml:"submit_solution,omitempty"`
+	// LookupSchedule holds the lookups by source_id after a create whose
+	// outcome is unclear, as offsets from the moment it became unclear
+	// (YAML: durations such as 0s, 5s, 2m), increasing, at most MaxLookups
+	// of them, the last at most MaxLookupDuration. Global only.
+	LookupSchedule []time.Duration `yaml:"lookup_schedule"`
+	// LookupBeforeCreate looks every key up once before its first create.
+	// Global only.
+	LookupBeforeCreate bool `yaml:"lookup_before_create"`
 	// Receivers holds per-receiver overrides, by receiver name as configured
 	// in Alertmanager (unescaped: web.hook, not web\.hook).
 	Receivers map[string]Receiver `yaml:"receivers,omitempty"`
@@ -146,6 +169,9 @@ func DefaultConfig() Config {
 		Description:         DefaultDescriptionTemplate,
 		MaxTitleRunes:       DefaultMaxTitleRunes,
 		MaxDescriptionRunes: DefaultMaxDescriptionRunes,
+		LevelUpdates:        DefaultLevelUpdates,
+		OnResolve:           DefaultOnResolve,
+		LookupSchedule:      DefaultLookupSchedule(),
 	}
 }
 
@@ -153,6 +179,8 @@ func DefaultConfig() Config {
 func (c Config) clone() Config {
 	c.Levels = maps.Clone(c.Levels)
 	c.RegionLabels = slices.Clone(c.RegionLabels)
+	c.LookupSchedule = slices.Clone(c.LookupSchedule)
+	c.SubmitSolution = c.SubmitSolution.clone()
 	if c.Fields.IsStartProcess != nil {
 		v := *c.Fields.IsStartProcess
 		c.Fields.IsStartProcess = &v
@@ -161,6 +189,7 @@ func (c Config) clone() Config {
 		rs := make(map[string]Receiver, len(c.Receivers))
 		for name, r := range c.Receivers {
 			r.Levels = maps.Clone(r.Levels)
+			r.SubmitSolution = r.SubmitSolution.clone()
 			if r.IsStartProcess != nil {
 				v := *r.IsStartProcess
 				r.IsStartProcess = &v
@@ -226,6 +255,8 @@ func yamlSection(goType string) (string, []string) {
 		return "in fields", yamlKeys(reflect.TypeFor[Fields]())
 	case "Receiver":
 		return "in a receiver", yamlKeys(reflect.TypeFor[Receiver]())
+	case "SolutionFields":
+		return "in submit_solution", yamlKeys(reflect.TypeFor[SolutionFields]())
 	default:
 		return "at the top level", yamlKeys(reflect.TypeFor[Config]())
 	}

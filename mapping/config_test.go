@@ -112,13 +112,13 @@ func TestParseConfigYAMLErrors(t *testing.T) {
 		name, file, want string
 	}{
 		{"unknown top-level key", "instance: x\ndedupe: alert\n",
-			`line 2: unknown key "dedupe" at the top level (known keys: instance, dedupe_by, fields, severity_label, levels, default_level, region_labels, default_region, title, description, max_title_runes, max_description_runes, receivers)`},
+			`line 2: unknown key "dedupe" at the top level (known keys: instance, dedupe_by, fields, severity_label, levels, default_level, region_labels, default_region, title, description, max_title_runes, max_description_runes, level_updates, on_resolve, submit_solution, lookup_schedule, lookup_before_create, receivers)`},
 		{"unknown field", "fields:\n  ticket_typ: x\n",
 			`line 2: unknown key "ticket_typ" in fields (known keys: ticket_type, enterprise_project, virtual_schedule_type, issue_contact_person, schedule_scenes, virtual_schedule_role, root_cause_cloud_service, source, is_start_process)`},
 		{"unknown receiver key", "receivers:\n  r:\n    tittle: x\n",
-			`line 3: unknown key "tittle" in a receiver (known keys: ticket_type, enterprise_project, virtual_schedule_type, issue_contact_person, schedule_scenes, virtual_schedule_role, root_cause_cloud_service, source, is_start_process, title, description, default_region, levels)`},
+			`line 3: unknown key "tittle" in a receiver (known keys: ticket_type, enterprise_project, virtual_schedule_type, issue_contact_person, schedule_scenes, virtual_schedule_role, root_cause_cloud_service, source, is_start_process, title, description, default_region, levels, level_updates, on_resolve, submit_solution)`},
 		{"two problems", "foo: 1\nmax_title_runes: many\n",
-			"line 1: unknown key \"foo\" at the top level (known keys: instance, dedupe_by, fields, severity_label, levels, default_level, region_labels, default_region, title, description, max_title_runes, max_description_runes, receivers)\n" +
+			"line 1: unknown key \"foo\" at the top level (known keys: instance, dedupe_by, fields, severity_label, levels, default_level, region_labels, default_region, title, description, max_title_runes, max_description_runes, level_updates, on_resolve, submit_solution, lookup_schedule, lookup_before_create, receivers)\n" +
 				"line 2: cannot unmarshal !!str `many` into int"},
 		{"wrong type", "region_labels: region\n", "line 1: cannot unmarshal !!str `region` into []string"},
 		{"bool", "fields:\n  is_start_process: maybe\n", "line 2: cannot unmarshal !!str `maybe` into bool"},

@@ -12,7 +12,11 @@
 //     with Alertmanager's own template engine and cut rune-safely to size,
 //     and the static fields with per-receiver overrides;
 //   - the mapping configuration (Config), its YAML overlay and its validation
-//     against COC's enums.
+//     against COC's enums;
+//   - the ticket's lifecycle policies, global and per receiver (policy.go:
+//     Mapper.Policy, Mapper.Lookups), and the texts the bridge writes into
+//     COC actions (actiontext.go: level change reason, revocation reason,
+//     solution).
 //
 // The package is pure: it does no I/O, reads no clock (except to bound how
 // long a template may run), logs nothing and counts nothing. It reports

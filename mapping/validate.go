@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -110,6 +111,14 @@ func (c Config) Validate() error {
 	if c.MaxDescriptionRunes <= 0 {
 		v.add("max_description_runes", "must be > 0, got %d", c.MaxDescriptionRunes)
 	}
+	v.lifecycle("", c.LevelUpdates, c.OnResolve, c.SubmitSolution, false)
+	globalSolutionOK := true
+	if c.OnResolve == OnResolveSubmitSolution {
+		n := len(v.errs)
+		v.solution("submit_solution.", c.resolvePolicy(nil).Solution)
+		globalSolutionOK = len(v.errs) == n
+	}
+	v.lookupSchedule(c.LookupSchedule)
 	root, err := newTemplateRoot()
 	if err != nil {
 		v.errs = append(v.errs, err)
@@ -133,6 +142,13 @@ func (c Config) Validate() error {
 		v.levels(p+"levels", r.Levels)
 		v.template(root, p+"title", r.Title, false)
 		v.template(root, p+"description", r.Description, false)
+		v.lifecycle(p, r.LevelUpdates, r.OnResolve, r.SubmitSolution, true)
+		// The receiver's effective fields must be complete; report them
+		// here only when the receiver chooses the policy itself, or when
+		// the global fields are complete (else the global error says it).
+		if pol := c.resolvePolicy(&r); pol.OnResolve == OnResolveSubmitSolution && (r.OnResolve != "" || globalSolutionOK) {
+			v.solution(p+"submit_solution.", pol.Solution)
+		}
 	}
 	return v.err()
 }
@@ -283,4 +299,59 @@ func mergeFields(base, over Fields) Fields {
 // normalizeSeverity is how severities are compared: lower-cased, trimmed.
 func normalizeSeverity(s string) string {
 	return strings.ToLower(strings.TrimSpace(s))
+}
+
+// lifecycle checks the lifecycle policy values. With inherit, "" is allowed.
+func (v *validator) lifecycle(p string, lu LevelUpdates, or OnResolve, s SolutionFields, inherit bool) {
+	if (lu != "" || !inherit) && !lu.valid() {
+		v.add(p+"level_updates", "%q is not one of escalate (only towards issues_level_1000), both, off", lu)
+	}
+	if (or != "" || !inherit) && !or.valid() {
+		v.add(p+"on_resolve", "%q is not one of record, cancel_unaccepted, submit_solution", or)
+	}
+	for _, f := range []struct{ key, value string }{
+		{"root_cause_cloud_service", s.RootCauseCloudService},
+		{"root_cause_type", s.RootCauseType},
+		{"regions", s.Regions},
+	} {
+		if strings.ContainsFunc(f.value, unicode.IsSpace) {
+			v.add(p+"submit_solution."+f.key, "%q must not contain white space", f.value)
+		}
+	}
+}
+
+// solution checks that a resolved submit_solution policy has the fields
+// the bridge cannot fill in itself.
+func (v *validator) solution(p string, s Solution) {
+	const why = "required when on_resolve is submit_solution"
+	if s.RootCauseCloudService == "" {
+		v.add(p+"root_cause_cloud_service", "%s: the COC application id responsible for the issue (or set fields.root_cause_cloud_service)", why)
+	}
+	if s.RootCauseType == "" {
+		v.add(p+"root_cause_type", "%s: the COC root cause category id, such as issues_root_cause_type_4000", why)
+	}
+	if strings.TrimSpace(s.RootCauseComment) == "" {
+		v.add(p+"root_cause_comment", "%s: the root cause text COC shows with the solution", why)
+	}
+}
+
+// lookupSchedule checks the lookups after an unclear create.
+func (v *validator) lookupSchedule(s []time.Duration) {
+	switch {
+	case len(s) == 0:
+		v.add("lookup_schedule", "must hold at least one lookup: a create whose outcome is unclear is never sent again without looking first (default 0s, 5s, 30s, 2m)")
+	case len(s) > MaxLookups:
+		v.add("lookup_schedule", "%d lookups: at most %d", len(s), MaxLookups)
+	}
+	for i, d := range s {
+		f := fmt.Sprintf("lookup_schedule[%d]", i)
+		switch {
+		case d < 0:
+			v.add(f, "%s must not be negative", d)
+		case d > MaxLookupDuration:
+			v.add(f, "%s is later than %s: the key waits for its last lookup", d, MaxLookupDuration)
+		case i > 0 && d <= s[i-1]:
+			v.add(f, "%s must be later than the lookup before it (%s)", d, s[i-1])
+		}
+	}
 }
