@@ -312,6 +312,15 @@ type Stats struct {
 // changes state does so in one transaction: it either happens completely or
 // not at all. Times are passed in by the caller (no engine reads a clock), so
 // behaviour is deterministic in tests.
+//
+// Text that comes from COC is stored made safe for every engine: Complete,
+// Retry, DeadLetter, Release and RecordCheck store their request's Safe()
+// (safetext.go: NUL and invalid UTF-8 replaced, length capped), so a NUL in
+// a COC error message cannot make a write fail, and what the views show is
+// what was stored.
+//
+// Each call returns when its ctx ends, or soon after; bridge.New wraps the
+// store in WithDeadline so that every call of the bridge has a deadline.
 type Store interface {
 	// Accept records each notification on its key's ledger entry and, for
 	// each DecisionCreate, queues one outbox item, all in one durable

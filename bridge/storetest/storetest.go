@@ -45,6 +45,7 @@ func Run(t *testing.T, h Harness) {
 		{"Views", viewTests},
 		{"Lifecycle", lifecycleTests},
 		{"Concurrency", concurrencyTests},
+		{"SafeText", safeTextTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
