@@ -103,7 +103,14 @@ func (b *Bridge) checkReady(ctx context.Context) error {
 	return b.checkCredentials(ctx)
 }
 
+// readyPingTimeout bounds the store check of /-/ready (and of the ready
+// gauge), so that a database that does not answer is reported within a
+// second: Kubernetes' default probe timeout.
+const readyPingTimeout = time.Second
+
 func (b *Bridge) checkStore(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, readyPingTimeout)
+	defer cancel()
 	if err := b.opts.Store.Ping(ctx); err != nil {
 		b.metrics.storeErrors.WithLabelValues("ping").Inc()
 		return fmt.Errorf("store: %w", err)

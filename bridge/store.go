@@ -356,6 +356,12 @@ type Store interface {
 	// Replay requeues dead items (due now, LookupFirst kept, Attempts reset
 	// to zero) and returns how many; their ledger entries go back to pending.
 	Replay(ctx context.Context, r ReplayRequest) (int, error)
+	// TakeBack makes the leases an earlier run of the starting process left
+	// behind expire at r.Now (see TakeBackRequest) and returns how many it
+	// changed. Only LeaseUntil changes: the items keep their owner, so they
+	// are claimed again at once with LookupFirst set, like any expired
+	// lease, since the earlier attempt may have created the ticket.
+	TakeBack(ctx context.Context, r TakeBackRequest) (int, error)
 	// DueForRefresh returns open entries with a ticket whose last check is
 	// older than Interval, and marks them checked at Now in the same
 	// transaction so concurrent refreshers (other replicas) skip them.
