@@ -19,6 +19,9 @@
 // coc_bridge_coc_* ones, which belong to package client.
 //
 // It declares the Store contract (store.go) that the engines in bridge/sqlite
-// and bridge/postgres implement; it never imports them. It does not sign
+// and bridge/postgres implement; it never imports them. Around it: the
+// deadline every store call of the bridge gets (deadline.go), the text from
+// COC made safe for both engines (safetext.go), and the leases a restarted
+// process takes back (takeback.go). It does not sign
 // requests (package client) nor render tickets (package mapping).
 package bridge

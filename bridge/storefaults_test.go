@@ -151,7 +151,7 @@ func TestPostgresBlackholeAnswers503InTimeAndRecovers(t *testing.T) {
 		if a.code != http.StatusServiceUnavailable || a.latency > bound {
 			t.Errorf("%s during the blackhole: %d after %v, want 503 within %v: %s", a.what, a.code, a.latency, bound, a.body)
 		}
-		if a.what == "GET /-/ready" && !bytes.Contains([]byte(a.body), []byte(`"store": "store: `)) {
+		if a.what == "GET /-/ready" && !bytes.Contains([]byte(a.body), []byte(`"store": "store: no answer within 1s`)) {
 			t.Errorf("/-/ready does not name the store: %s", a.body)
 		}
 		if a.code == 0 {
