@@ -244,46 +244,66 @@ func TestNULInPermanentCOCErrorIsDeadLettered(t *testing.T) {
 	}
 }
 
-// TestRestartAfterCrashResumesAtOnce kills the bridge on SQLite while its
-// workers hold items (the store goes first, so nothing is written back and
-// the leases stay, as after a kill -9) and starts it again on the same file.
-// The new process takes the leases back at once: every group is ticketed
-// within seconds, not after the 2-minute lease, and exactly once (each item
-// taken back is looked up before any create).
+// TestRestartAfterCrashResumesAtOnce kills the bridge while its workers
+// hold items (the store goes first, so nothing is written back and the
+// leases stay, as after a kill -9) and starts it again on the same
+// database: on SQLite, and on PostgreSQL with the same replica id. The new
+// process takes the leases back at once: every group is ticketed within
+// seconds, not after the 2-minute lease, and exactly once (each item taken
+// back is looked up before any create).
 func TestRestartAfterCrashResumesAtOnce(t *testing.T) {
 	t.Parallel()
-	const lease = 2 * time.Minute
-	e := newEnv(t, envOptions{lease: lease, grace: time.Millisecond})
-	e.fake.SetLatency(time.Second)
-	const groups = 12
-	for g := range groups {
-		e.mustAccept(firing(fmt.Sprintf("Crash%02d", g)))
+	stores := map[string]func(t *testing.T) func(t *testing.T) bridge.Store{
+		"sqlite": func(*testing.T) func(t *testing.T) bridge.Store { return nil },
+		"postgres": func(t *testing.T) func(t *testing.T) bridge.Store {
+			dsn := postgresDSN(t) // one database for both runs
+			return func(t *testing.T) bridge.Store {
+				s, err := postgres.Open(context.Background(), dsn, postgres.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return s
+			}
+		},
 	}
-	waitFor(t, 10*time.Second, "creates in flight", func() bool { return e.fake.Calls("create_ticket") >= 2 })
-	e.kill()
+	for name, store := range stores {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			open := store(t)
+			const lease = 2 * time.Minute
+			e := newEnv(t, envOptions{openStore: open, lease: lease, grace: time.Millisecond})
+			e.fake.SetLatency(time.Second)
+			const groups = 12
+			for g := range groups {
+				e.mustAccept(firing(fmt.Sprintf("Crash%02d", g)))
+			}
+			waitFor(t, 10*time.Second, "creates in flight", func() bool { return e.fake.Calls("create_ticket") >= 2 })
+			e.kill()
 
-	// What the killed process left: items under lease for two minutes.
-	e.start(envOptions{lease: lease, noRun: true})
-	held := 0
-	for _, it := range e.outbox() {
-		if it.LeaseOwner != "" && it.LeaseUntil != nil && time.Until(*it.LeaseUntil) > lease/2 {
-			held++
-		}
-	}
-	if held == 0 {
-		t.Fatal("the killed bridge held no outbox item: the test proves nothing")
-	}
-	e.stop()
+			// What the killed process left: items under lease for two minutes.
+			e.start(envOptions{openStore: open, lease: lease, noRun: true})
+			held := 0
+			for _, it := range e.outbox() {
+				if it.LeaseOwner != "" && it.LeaseUntil != nil && time.Until(*it.LeaseUntil) > lease/2 {
+					held++
+				}
+			}
+			if held == 0 {
+				t.Fatal("the killed bridge held no outbox item: the test proves nothing")
+			}
+			e.stop()
 
-	e.fake.SetLatency(0)
-	restarted := time.Now()
-	e.start(envOptions{lease: lease})
-	waitFor(t, 15*time.Second, fmt.Sprintf("%d open tickets and an empty outbox after the restart", groups), func() bool {
-		return len(e.ledger(bridge.StateOpen)) == groups && len(e.outbox()) == 0
-	})
-	t.Logf("%d items held by the killed process; all %d groups ticketed %v after the restart",
-		held, groups, time.Since(restarted).Round(time.Millisecond))
-	e.assertOneTicketPerKey(groups)
+			e.fake.SetLatency(0)
+			restarted := time.Now()
+			e.start(envOptions{openStore: open, lease: lease})
+			waitFor(t, 15*time.Second, fmt.Sprintf("%d open tickets and an empty outbox after the restart", groups), func() bool {
+				return len(e.ledger(bridge.StateOpen)) == groups && len(e.outbox()) == 0
+			})
+			t.Logf("%d items held by the killed process; all %d groups ticketed %v after the restart",
+				held, groups, time.Since(restarted).Round(time.Millisecond))
+			e.assertOneTicketPerKey(groups)
+		})
+	}
 }
 
 // TestSQLiteWriteLockHeldAnswers503InTime stalls the SQLite store the way
