@@ -70,6 +70,12 @@ type Options struct {
 	// TerminalStatuses are COC work_flow_status values that finish a ticket
 	// (default issues_work_flow_status_12000, Completed).
 	TerminalStatuses []string
+	// StoreTimeout bounds every store call (default DefaultStoreTimeout):
+	// when the database does not answer in time, a webhook gets 503 (which
+	// Alertmanager retries), a view 503, and workers and the refresher try
+	// again on their next round. /-/ready bounds its store check at one
+	// second whatever this is.
+	StoreTimeout time.Duration
 	// StatsInterval is how often gauges are refreshed from the store (default 5s).
 	StatsInterval time.Duration
 	// ShutdownGrace bounds how long Run waits for in-flight deliveries after
@@ -131,6 +137,7 @@ func New(opts Options) (*Bridge, error) {
 		}
 	}
 	setDefaults(&opts)
+	opts.Store = WithDeadline(opts.Store, opts.StoreTimeout)
 	m := newMetrics(opts.Registerer, opts.Version)
 	terminal := make(map[string]bool, len(opts.TerminalStatuses))
 	for _, s := range opts.TerminalStatuses {
@@ -185,6 +192,7 @@ func setDefaults(o *Options) {
 	def(&o.AmbiguousDelay, 5*time.Second)
 	def(&o.RecoveryProbe, 5*time.Second)
 	def(&o.RefreshInterval, 5*time.Minute)
+	def(&o.StoreTimeout, DefaultStoreTimeout)
 	def(&o.StatsInterval, 5*time.Second)
 	def(&o.ShutdownGrace, 30*time.Second)
 	if o.RefreshBatch <= 0 {
@@ -223,6 +231,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 	deliverCtx, hardStop := context.WithCancel(context.WithoutCancel(ctx))
 	defer hardStop()
 
+	b.takeBack(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { b.deliverer.run(ctx, deliverCtx) })
 	if b.refresher != nil {

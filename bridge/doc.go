@@ -35,7 +35,10 @@
 //
 // store.go declares the Store contract that the engines in bridge/sqlite
 // and bridge/postgres implement and bridge/storetest checks; bridge never
-// imports them. It does not sign requests (package client) nor render
+// imports them. Around it: the deadline every store call of the bridge
+// gets (deadline.go), the text from COC made safe for both engines
+// (safetext.go), and the leases a restarted process takes back
+// (takeback.go). It does not sign requests (package client) nor render
 // tickets (package mapping). ARCHITECTURE.md at the repository's top
 // follows one notification through these files.
 package bridge

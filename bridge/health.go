@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -11,8 +12,9 @@ import (
 //
 // /-/ready gates Alertmanager's traffic: a Kubernetes Service routes only to
 // ready pods. It answers 503 when the bridge cannot accept notifications
-// durably: the store fails its write-and-read ping (closed, locked by
-// another process, disk full, read-only) or the COC credentials are
+// durably: the store fails its write-and-read ping or does not answer it
+// within a second (closed, locked by another process, disk full, read-only,
+// a database that stopped answering) or the COC credentials are
 // unusable. It answers 200 during a COC outage: the bridge still stores
 // every notification and delivers it once COC answers, so turning
 // Alertmanager away would only make it retry against a replica that cannot
@@ -103,9 +105,19 @@ func (v *views) checkReady(ctx context.Context) error {
 	return v.checkCredentials(ctx)
 }
 
+// readyPingTimeout bounds the store check of /-/ready (and of the ready
+// gauge), so that a database that does not answer is reported within a
+// second: Kubernetes' default probe timeout.
+const readyPingTimeout = time.Second
+
 func (v *views) checkStore(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, readyPingTimeout)
+	defer cancel()
 	if err := v.opts.Store.Ping(ctx); err != nil {
 		v.m.storeErrors.WithLabelValues("ping").Inc()
+		if errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("store: no answer within %v: %w", readyPingTimeout, err)
+		}
 		return fmt.Errorf("store: %w", err)
 	}
 	return nil

@@ -53,7 +53,7 @@ type metrics struct {
 
 // Store operations: the operation label of coc_bridge_store_errors_total.
 var storeOperations = []string{"accept", "claim", "complete", "retry", "dead_letter",
-	"expedite", "refresh", "release", "stats", "ping", "read"}
+	"expedite", "refresh", "release", "stats", "ping", "read", "take_back"}
 
 func newMetrics(reg prometheus.Registerer, version string) *metrics {
 	f := promauto.With(reg)

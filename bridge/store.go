@@ -351,6 +351,15 @@ type Stats struct {
 // changes state does so in one transaction: it either happens completely or
 // not at all. Times are passed in by the caller (no engine reads a clock), so
 // behaviour is deterministic in tests.
+//
+// Text that comes from COC is stored made safe for every engine: Complete,
+// Retry, DeadLetter, Release and RecordCheck store their request's Safe()
+// (safetext.go: NUL and invalid UTF-8 replaced, length capped), so a NUL in
+// a COC error message cannot make a write fail, and what the views show is
+// what was stored.
+//
+// Each call returns when its ctx ends, or soon after; bridge.New wraps the
+// store in WithDeadline so that every call of the bridge has a deadline.
 type Store interface {
 	// Accept records each notification on its key's ledger entry and, for
 	// each DecisionCreate, queues one outbox item, all in one durable
@@ -386,6 +395,12 @@ type Store interface {
 	// Replay requeues dead items (due now, LookupFirst kept, Attempts reset
 	// to zero) and returns how many; their ledger entries go back to pending.
 	Replay(ctx context.Context, r ReplayRequest) (int, error)
+	// TakeBack makes the leases an earlier run of the starting process left
+	// behind expire at r.Now (see TakeBackRequest) and returns how many it
+	// changed. Only LeaseUntil changes: the items keep their owner, so they
+	// are claimed again at once with LookupFirst set, like any expired
+	// lease, since the earlier attempt may have created the ticket.
+	TakeBack(ctx context.Context, r TakeBackRequest) (int, error)
 	// DueForRefresh returns open entries with a ticket whose last check is
 	// older than Interval, and marks them checked at Now in the same
 	// transaction so concurrent refreshers (other replicas) skip them.

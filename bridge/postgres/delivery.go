@@ -115,6 +115,7 @@ func (s *Store) lockLease(ctx context.Context, tx pgx.Tx, id int64, owner string
 // the item deleted anyway (then ErrLeaseLost is returned): the ticket exists
 // in COC, and a second create must not follow.
 func (s *Store) Complete(ctx context.Context, c bridge.Completion) error {
+	c = c.Safe()
 	if c.TicketID == "" {
 		return fmt.Errorf("complete outbox item %d: empty ticket id", c.ID)
 	}
@@ -144,6 +145,7 @@ func (s *Store) Complete(ctx context.Context, c bridge.Completion) error {
 
 // Retry implements bridge.Store.
 func (s *Store) Retry(ctx context.Context, r bridge.RetryRequest) error {
+	r = r.Safe()
 	lost := false
 	err := s.one(func(db querier) error {
 		tag, err := db.Exec(ctx, s.q(`UPDATE {outbox} SET next_attempt = $1, last_error = $2, lookup_first = $3,
@@ -158,6 +160,7 @@ func (s *Store) Retry(ctx context.Context, r bridge.RetryRequest) error {
 
 // DeadLetter implements bridge.Store.
 func (s *Store) DeadLetter(ctx context.Context, d bridge.DeadLetterRequest) error {
+	d = d.Safe()
 	lost := false
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		l, found, err := s.lockLease(ctx, tx, d.ID, d.Owner)

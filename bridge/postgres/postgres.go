@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -59,13 +60,25 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 	return s, nil
 }
 
+// DefaultConnectTimeout bounds opening one connection (TCP, TLS, startup and
+// authentication) when the DSN sets no connect_timeout. pgxpool opens
+// connections in the background and does not stop when the call that
+// asked for one gives up: without a bound, connections opened while the
+// server did not answer would wait for ever, holding the pool's slots, and
+// the pool would not recover when the server answered again.
+const DefaultConnectTimeout = 5 * time.Second
+
 // Open connects to dsn (a postgres:// URL or key=value string, as pgx
 // parses it) with a pool of its own and calls New. Close closes that pool.
+// A DSN without connect_timeout gets DefaultConnectTimeout.
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		// pgx's parse errors can quote the DSN, password included.
 		return nil, errors.New("postgres store: cannot parse the connection string")
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -77,6 +77,7 @@ func (r sinceRow) Scan(dest ...any) error { return r.Row.Scan(append(dest, r.sin
 
 // Release implements bridge.Store.
 func (s *Store) Release(ctx context.Context, r bridge.Release) error {
+	r = r.Safe()
 	found := false
 	err := s.one(func(db querier) error {
 		tag, err := db.Exec(ctx, s.q(`UPDATE {ledger} SET state = 'closed', ticket_status = $1,
@@ -100,6 +101,7 @@ func (s *Store) Release(ctx context.Context, r bridge.Release) error {
 // (a failed read says nothing about the ticket); Error replaces LastError.
 // ErrNotFound when the key has no open entry with that ticket.
 func (s *Store) RecordCheck(ctx context.Context, c bridge.Check) error {
+	c = c.Safe()
 	found := false
 	err := s.one(func(db querier) error {
 		tag, err := db.Exec(ctx, s.q(`UPDATE {ledger}

@@ -105,6 +105,7 @@ func leaseCheck(ctx context.Context, tx *wtx, id int64, owner string) (key strin
 // the item deleted anyway (then ErrLeaseLost is returned): the ticket exists
 // in COC, and a second create must not follow.
 func (s *Store) Complete(ctx context.Context, c bridge.Completion) error {
+	c = c.Safe()
 	if c.TicketID == "" {
 		return fmt.Errorf("complete outbox item %d: empty ticket id", c.ID)
 	}
@@ -142,6 +143,7 @@ func (s *Store) Complete(ctx context.Context, c bridge.Completion) error {
 
 // Retry implements bridge.Store.
 func (s *Store) Retry(ctx context.Context, r bridge.RetryRequest) error {
+	r = r.Safe()
 	lost := false
 	err := s.do(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE outbox SET next_attempt = ?, last_error = ?, lookup_first = ?,
@@ -160,6 +162,7 @@ func (s *Store) Retry(ctx context.Context, r bridge.RetryRequest) error {
 
 // DeadLetter implements bridge.Store.
 func (s *Store) DeadLetter(ctx context.Context, d bridge.DeadLetterRequest) error {
+	d = d.Safe()
 	lost := false
 	err := s.do(ctx, func(ctx context.Context, tx *wtx) error {
 		key, held, _, err := leaseCheck(ctx, tx, d.ID, d.Owner)

@@ -44,6 +44,7 @@ func (s *Store) DueForRefresh(ctx context.Context, r bridge.RefreshRequest) ([]b
 
 // Release implements bridge.Store.
 func (s *Store) Release(ctx context.Context, r bridge.Release) error {
+	r = r.Safe()
 	found := false
 	err := s.do(ctx, func(ctx context.Context, tx *wtx) error {
 		now := micros(r.Now)
@@ -72,6 +73,7 @@ func (s *Store) Release(ctx context.Context, r bridge.Release) error {
 // (a failed read says nothing about the ticket); Error replaces LastError.
 // ErrNotFound when the key has no open entry with that ticket.
 func (s *Store) RecordCheck(ctx context.Context, c bridge.Check) error {
+	c = c.Safe()
 	found := false
 	err := s.do(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE ledger

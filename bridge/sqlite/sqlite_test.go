@@ -57,6 +57,7 @@ func harness() storetest.Harness {
 		Share: func(t *testing.T, old bridge.Store) bridge.Store {
 			return openAt(t, old.(*Store).path)
 		},
+		SoleOwner: true,
 	}
 }
 

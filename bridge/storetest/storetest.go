@@ -27,6 +27,9 @@ type Harness struct {
 	// Share opens a second store on old's database while old stays open: a
 	// second process or replica. Nil skips the tests that need it.
 	Share func(t *testing.T, old bridge.Store) bridge.Store
+	// SoleOwner says the engine's database belongs to one bridge process
+	// (SQLite): TakeBack takes back every lease, not only the replica's.
+	SoleOwner bool
 }
 
 // Run runs the conformance suite. Its subtests run in parallel, each on its
@@ -48,6 +51,8 @@ func Run(t *testing.T, h Harness) {
 		{"Views", viewTests},
 		{"Lifecycle", lifecycleTests},
 		{"Concurrency", concurrencyTests},
+		{"SafeText", safeTextTests},
+		{"TakeBack", takeBackTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

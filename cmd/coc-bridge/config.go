@@ -49,7 +49,8 @@ type config struct {
 
 	Store            string        `env:"COC_BRIDGE_STORE,default=coc-bridge.db" help:"SQLite file path, or a postgres:// (postgresql://) URL for several replicas"`
 	StoreFile        string        `env:"COC_BRIDGE_STORE_FILE" help:"file holding COC_BRIDGE_STORE (for a DSN with a password)"`
-	ReplicaID        string        `env:"COC_BRIDGE_REPLICA_ID" help:"this replica's name as a lease owner (default: the hostname)"`
+	StoreTimeout     time.Duration `env:"COC_BRIDGE_STORE_TIMEOUT,default=5s" help:"longest wait for one store call; a webhook the database cannot take in time gets 503, which Alertmanager retries (keep it well under Alertmanager's 10s webhook timeout)"`
+	ReplicaID        string        `env:"COC_BRIDGE_REPLICA_ID" help:"this replica's name as a lease owner, unique among running replicas and stable across restarts: a restarted replica takes its own leases back at once (default: the hostname)"`
 	Workers          int           `env:"COC_BRIDGE_WORKERS,default=4" help:"delivery workers"`
 	Lease            time.Duration `env:"COC_BRIDGE_LEASE,default=2m" help:"how long a worker holds an outbox item; a dead replica's items are taken over after it"`
 	RetryMaxDelay    time.Duration `env:"COC_BRIDGE_RETRY_MAX_DELAY,default=5m" help:"longest backoff between delivery attempts of an item"`

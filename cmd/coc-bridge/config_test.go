@@ -64,6 +64,7 @@ func TestConfigDefaults(t *testing.T) {
 		{"COC_BURST", cfg.COCBurst, 5},
 		{"COC_TIMEOUT", cfg.COCTimeout, 10 * time.Second},
 		{"STORE", cfg.Store, "coc-bridge.db"},
+		{"STORE_TIMEOUT", cfg.StoreTimeout, 5 * time.Second},
 		{"INSTANCE", cfg.Instance, "alertmanager"},
 		{"REPLICA_ID", cfg.ReplicaID, host},
 		{"DEDUPE_BY", cfg.DedupeBy, "group"},

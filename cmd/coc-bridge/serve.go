@@ -113,7 +113,7 @@ func newDaemon(ctx context.Context, cfg *config, log *zap.Logger) (_ *daemon, er
 		ReplicaID: cfg.ReplicaID, Workers: cfg.Workers, Lease: cfg.Lease,
 		RetryMaxDelay: cfg.RetryMaxDelay, RefreshInterval: cfg.RefreshInterval,
 		TerminalStatuses: nonEmpty(cfg.TerminalStatuses), ShutdownGrace: cfg.ShutdownGrace,
-		MaxBodyBytes: cfg.MaxBodyBytes,
+		MaxBodyBytes: cfg.MaxBodyBytes, StoreTimeout: cfg.StoreTimeout,
 	}
 	if opts.Auth, err = webhookAuth(cfg); err != nil {
 		return nil, configError{err}

@@ -37,6 +37,7 @@ func (c *config) validate() error {
 	add(c.validateCOC())
 
 	add(c.validateStore())
+	add(c.positive("COC_BRIDGE_STORE_TIMEOUT", c.StoreTimeout > 0))
 	add(c.positive("COC_BRIDGE_WORKERS", c.Workers > 0))
 	add(c.positive("COC_BRIDGE_RETRY_MAX_DELAY", c.RetryMaxDelay > 0))
 	add(c.positive("COC_BRIDGE_REFRESH_INTERVAL", c.RefreshInterval > 0))
