@@ -132,14 +132,31 @@ func client16() *http.Client {
 	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}
 }
 
-// BenchmarkWebhookRepeats is the steady shape: 100 groups of 10 alerts,
-// mostly repeats of groups with an open ticket, 16 senders.
+// BenchmarkWebhookRepeats is issue 14's repeats shape: 100 groups of 5
+// alerts, every one a repeat of a group with an open ticket, 16 senders.
 func BenchmarkWebhookRepeats(b *testing.B) {
-	url := inProcess(b)
-	bodies := bench.Bodies(0, 100, 10)
+	webhookRepeats(b, "")
+}
+
+// BenchmarkWebhookRepeatsPostgres is BenchmarkWebhookRepeats on PostgreSQL
+// (COC_BRIDGE_TEST_POSTGRES_DSN).
+func BenchmarkWebhookRepeatsPostgres(b *testing.B) {
+	webhookRepeats(b, pgtest.DSN(b))
+}
+
+func webhookRepeats(b *testing.B, postgresDSN string) {
+	url, fake := inProcessWith(b, setup{postgresDSN: postgresDSN})
+	bodies := bench.Bodies(0, 100, 5)
 	c := client16()
 	for _, body := range bodies { // open the tickets first
 		post(b, c, url, body)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for len(fake.Tickets()) < len(bodies) {
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d tickets after a minute", len(fake.Tickets()), len(bodies))
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	var next atomic.Int64
 	b.SetParallelism(8) // 8 x GOMAXPROCS(2) = 16 senders on this machine kind

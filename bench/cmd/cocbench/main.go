@@ -30,6 +30,13 @@ type config struct {
 	keep        bool
 	extraEnv    []string
 	hz          int64
+	// Issue 14's scenarios (issue14.go).
+	rounds         int
+	newGroups      int
+	refreshTickets int
+	refreshFor     time.Duration
+	backlogGroups  int
+	replicaGroups  int
 }
 
 func main() {
@@ -65,6 +72,12 @@ func run1(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&only, "scenarios", "", "comma list of scenarios to run (default all)")
 	fs.StringVar(&cfg.out, "json", "", "also write every run's numbers to this JSON file")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep each run's directory (bridge log, store)")
+	fs.IntVar(&cfg.rounds, "rounds", 5, "interleaved floor/bridge rounds of the repeats, new-groups and ha3 scenarios (at least 3)")
+	fs.IntVar(&cfg.newGroups, "new-groups", 4000, "new groups per round of the new-groups scenarios")
+	fs.IntVar(&cfg.refreshTickets, "refresh-tickets", 100000, "open tickets seeded for refresher-100k")
+	fs.DurationVar(&cfg.refreshFor, "refresh-duration", 2*time.Minute, "how long new groups arrive in refresher-100k (the refresher's first round comes 30 s after the start)")
+	fs.IntVar(&cfg.backlogGroups, "backlog-groups", 20000, "groups accepted while COC is down in backlog-20k")
+	fs.IntVar(&cfg.replicaGroups, "replica-groups", 600, "new groups sent to the three replicas in replicas-postgres")
 	fs.Func("bridge-env", "extra NAME=VALUE for the bridge in every scenario, after the scenario's own (repeatable)", func(v string) error {
 		if !strings.Contains(v, "=") {
 			return fmt.Errorf("want NAME=VALUE, got %q", v)
@@ -80,7 +93,10 @@ func run1(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if *quick {
 		cfg.runs, cfg.duration, cfg.stormGroups, cfg.outage = 1, 2*time.Second, 300, 4*time.Second
+		cfg.rounds, cfg.newGroups, cfg.refreshTickets, cfg.refreshFor = 3, 500, 2000, 5*time.Second
+		cfg.backlogGroups, cfg.replicaGroups = 500, 60
 	}
+	cfg.rounds = max(cfg.rounds, 3)
 	if only != "" {
 		cfg.only = strings.Split(only, ",")
 	}
@@ -96,6 +112,23 @@ func run1(ctx context.Context, args []string, stdout io.Writer) error {
 		runs := cfg.runs
 		if sc.runs != nil {
 			runs = min(runs, sc.runs(cfg))
+		}
+		if sc.rounds != nil {
+			fmt.Fprintf(os.Stderr, "scenario %s\n", sc.name)
+			results, err := sc.rounds(ctx, cfg)
+			if errors.Is(err, errSkip) {
+				fmt.Fprintf(stdout, "## %s\n\nskipped (no PostgreSQL DSN: set COC_BRIDGE_TEST_POSTGRES_DSN or -postgres)\n\n", sc.name)
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", sc.name, err)
+			}
+			all[sc.name] = results
+			report(stdout, sc, results)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			continue
 		}
 		fmt.Fprintf(os.Stderr, "scenario %s (%d runs)\n", sc.name, runs)
 		var results []metrics
@@ -133,9 +166,10 @@ func run1(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
-// report prints the median of every metric and each run's value.
+// report prints the median, minimum and maximum of every metric and each
+// run's (or round's) value.
 func report(w io.Writer, sc scenario, results []metrics) {
-	fmt.Fprintf(w, "## %s\n\n%s\n\n| metric | median | runs |\n|---|---:|---|\n", sc.name, sc.about)
+	fmt.Fprintf(w, "## %s\n\n%s\n\n| metric | median | min | max | runs |\n|---|---:|---:|---:|---|\n", sc.name, sc.about)
 	names := map[string]bool{}
 	for _, m := range results {
 		for k := range m {
@@ -149,7 +183,7 @@ func report(w io.Writer, sc scenario, results []metrics) {
 			vals = append(vals, m[k])
 			each = append(each, format(m[k]))
 		}
-		fmt.Fprintf(w, "| %s | %s | %s |\n", k, format(median(vals)), strings.Join(each, ", "))
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", k, format(median(vals)), format(slices.Min(vals)), format(slices.Max(vals)), strings.Join(each, ", "))
 	}
 	fmt.Fprintln(w)
 }

@@ -28,8 +28,9 @@ const (
 // fake is the fake COC served on loopback by this process.
 type fake struct {
 	*coctest.Server
-	URL string
-	srv *http.Server
+	URL  string
+	srv  *http.Server
+	seen *callLog
 }
 
 func startFake(qps float64, latency time.Duration) (*fake, error) {
@@ -39,9 +40,10 @@ func startFake(qps float64, latency time.Duration) (*fake, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	seen := &callLog{next: s, lastRead: map[string]time.Time{}}
+	srv := &http.Server{Handler: seen, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	return &fake{Server: s, URL: "http://" + ln.Addr().String(), srv: srv}, nil
+	return &fake{Server: s, URL: "http://" + ln.Addr().String(), srv: srv, seen: seen}, nil
 }
 
 func (f *fake) close() { _ = f.srv.Close() }

@@ -188,6 +188,9 @@ func (r *run) tickets(res loadResult) {
 	var first, last time.Time
 	for _, tk := range ts {
 		g := bench.GroupOf(tk.Description)
+		if g < 0 {
+			continue // seeded, not from the load
+		}
 		perGroup[g]++
 		if g >= 0 && g < len(res.FirstAck) && res.FirstAck[g] != 0 {
 			d := tk.CreatedAt.Sub(time.Unix(0, res.FirstAck[g]))
@@ -202,12 +205,16 @@ func (r *run) tickets(res loadResult) {
 			last = tk.CreatedAt
 		}
 	}
-	r.m["tickets"] = float64(len(ts))
-	r.m["duplicate_tickets"] = float64(len(ts) - len(perGroup))
+	n := 0
+	for _, c := range perGroup {
+		n += c
+	}
+	r.m["tickets"] = float64(n)
+	r.m["duplicate_tickets"] = float64(n - len(perGroup))
 	r.m["ttt_p50_ms"] = ms(percentile(ttt, 50))
 	r.m["ttt_p99_ms"] = ms(percentile(ttt, 99))
-	if len(ts) > 1 && last.After(first) {
-		r.m["drain_tickets_per_s"] = float64(len(ts)-1) / last.Sub(first).Seconds()
+	if n > 1 && last.After(first) {
+		r.m["drain_tickets_per_s"] = float64(n-1) / last.Sub(first).Seconds()
 	}
 }
 

@@ -15,6 +15,9 @@ type scenario struct {
 	about string
 	runs  func(cfg config) int
 	run   func(ctx context.Context, cfg config) (metrics, error)
+	// rounds, instead of run, is a scenario that runs once and returns one
+	// metrics per round (interleaved with the floor, or a single long run).
+	rounds func(ctx context.Context, cfg config) ([]metrics, error)
 }
 
 const (
@@ -24,7 +27,7 @@ const (
 )
 
 func scenarios() []scenario {
-	return []scenario{
+	return append([]scenario{
 		{
 			name:  "steady",
 			about: "100 groups x 10 alerts sent round-robin (1 new notification per group, then repeats), concurrency 16, COC instant; bridge COC_BRIDGE_COC_QPS=100, COC_BRIDGE_COC_BURST=100",
@@ -81,7 +84,7 @@ func scenarios() []scenario {
 				return outage(ctx, cfg, []string{"COC_BRIDGE_RETRY_MAX_DELAY=5s"})
 			},
 		},
-	}
+	}, issue14Scenarios()...)
 }
 
 func steadyLoad(ctx context.Context, cfg config, bodies [][]byte, dup int) func(string) loadResult {
