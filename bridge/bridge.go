@@ -13,7 +13,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/coc-bridge/coc-bridge/client"
-	"github.com/coc-bridge/coc-bridge/mapping"
 )
 
 // TicketClient is what the bridge needs from COC. *client.Client implements
@@ -28,7 +27,7 @@ type TicketClient interface {
 // required unless DryRun is set.
 type Options struct {
 	Store  Store
-	Mapper *mapping.Mapper
+	Mapper Mapper
 	COC    TicketClient
 	// DryRun renders tickets and records them with a "dry-run-" ticket id
 	// instead of calling COC.
