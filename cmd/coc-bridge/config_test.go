@@ -347,11 +347,10 @@ func TestConfigInvalidPrefix(t *testing.T) {
 
 func TestCheckConfigRedactsSecrets(t *testing.T) {
 	t.Parallel()
-	secrets := []string{"sk-never-printed-7f3a", "bearer-never-printed-91c2", "basic-never-printed-0d4e", "dbpw-never-printed-55aa"}
+	secrets := []string{"sk-never-printed-7f3a", "bearer-never-printed-91c2", "dbpw-never-printed-55aa"}
 	env := with(minimalEnv(),
 		"COC_BRIDGE_WEBHOOK_BEARER_TOKEN", secrets[1],
-		"COC_BRIDGE_COC_SECURITY_TOKEN", secrets[2],
-		"COC_BRIDGE_STORE", "postgres://bridge:"+secrets[3]+"@db.example.com:5432/coc",
+		"COC_BRIDGE_STORE", "postgres://bridge:"+secrets[2]+"@db.example.com:5432/coc",
 		"COC_BRIDGE_ISSUE_CONTACT_PERSON", "51875a8200fd45189f94745678545bc3")
 	code, stdout, stderr := runCmd(t, env, "check-config")
 	if code != exitOK {

@@ -83,9 +83,10 @@ func (e environ) checkNames() error {
 // closest returns the name nearest to s by edit distance, when it is near
 // enough to be a typo (at most a third of its length apart), or "".
 func closest(s string, names []string) string {
+	s = strings.TrimPrefix(s, envPrefix)
 	best, bestDist := "", len(s)/3+1
 	for _, n := range names {
-		if d := editDistance(strings.TrimPrefix(s, envPrefix), strings.TrimPrefix(n, envPrefix)); d < bestDist {
+		if d := editDistance(s, strings.TrimPrefix(n, envPrefix)); d < bestDist {
 			best, bestDist = n, d
 		}
 	}
