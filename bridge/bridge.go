@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/coc-bridge/coc-bridge/client"
+	"github.com/coc-bridge/coc-bridge/internal/logthrottle"
 )
 
 // TicketClient is what the bridge needs from COC. *client.Client implements
@@ -97,6 +98,8 @@ type Bridge struct {
 	wake     *broadcast
 	recovery *recovery
 	handler  http.Handler
+	// rejects rate-limits the log lines of refused webhook requests.
+	rejects *logthrottle.Throttle
 }
 
 // New validates opts, fills defaults and registers metrics.
@@ -128,6 +131,7 @@ func New(opts Options) (*Bridge, error) {
 		terminal: make(map[string]bool, len(opts.TerminalStatuses)),
 		wake:     newBroadcast(),
 		recovery: newRecovery(opts.NowFunc()),
+		rejects:  logthrottle.New(opts.Logger, logthrottle.Options{Now: opts.NowFunc}),
 	}
 	for _, s := range opts.TerminalStatuses {
 		b.terminal[s] = true

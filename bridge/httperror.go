@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 
 	"go.uber.org/zap"
@@ -14,13 +15,20 @@ type errorBody struct {
 }
 
 // reject answers a webhook request that is not accepted, counts it by
-// result and logs it at debug (internal failures are logged where they
-// happen). Nothing has been stored when reject is called.
+// result and logs it at info, at most once a minute per client address and
+// result (internal failures are logged where they happen). Nothing has been
+// stored when reject is called.
 func (b *Bridge) reject(w http.ResponseWriter, r *http.Request, status int, result, msg string) {
 	b.metrics.notifications.WithLabelValues("", result).Inc()
-	b.log.Debug("notification rejected",
-		zap.Int("code", status), zap.String("result", result), zap.String("reason", msg),
-		zap.String("remote", r.RemoteAddr))
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	what := "notification rejected; Alertmanager does not retry a 4xx answer: these alerts are not ticketed"
+	if status >= 500 {
+		what = "notification refused for now; Alertmanager retries it"
+	}
+	b.rejects.Info(host, result, what, zap.Int("code", status), zap.String("reason", msg), zap.String("remote", r.RemoteAddr))
 	writeError(w, status, msg)
 }
 

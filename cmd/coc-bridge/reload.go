@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 	"gopkg.in/yaml.v3"
 
+	"github.com/coc-bridge/coc-bridge/internal/logthrottle"
 	"github.com/coc-bridge/coc-bridge/mapping"
 )
 
@@ -51,6 +52,9 @@ type reloader struct {
 	log  *zap.Logger
 	live liveMapper
 	now  func() time.Time
+	// failures rate-limits the lines of failed reloads (a config-reloader
+	// retrying a broken file).
+	failures *logthrottle.Throttle
 
 	mu      sync.Mutex // one reload at a time
 	current mapping.Config
@@ -67,6 +71,7 @@ func newReloader(cfg *config, log *zap.Logger, reg prometheus.Registerer) (*relo
 		return nil, err
 	}
 	r := &reloader{cfg: cfg, log: log, now: time.Now, current: cfg.mapping,
+		failures: logthrottle.New(log, logthrottle.Options{Interval: 10 * time.Second}),
 		successful: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "coc_bridge_config_last_reload_successful",
 			Help: "Whether the last reload of the mapping file succeeded (1) or kept the previous mapping (0).",
@@ -110,8 +115,7 @@ func (r *reloader) reload(trigger string) error {
 	}
 	if err != nil {
 		r.successful.Set(0)
-		r.log.Warn("reload failed; the mapping in force is kept", zap.String("trigger", trigger),
-			zap.String("file", r.cfg.MappingFile), zap.Error(err))
+		r.failures.Warn(r.cfg.MappingFile, trigger, "reload failed; the mapping in force is kept", zap.Error(err))
 		return err
 	}
 	changed := changedSettings(r.current, next)
