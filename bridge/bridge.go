@@ -10,8 +10,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
-
-	"github.com/coc-bridge/coc-bridge/mapping"
 )
 
 // TicketClient is what the bridge needs from COC: what the deliverer and
@@ -26,7 +24,7 @@ type TicketClient interface {
 // required unless DryRun is set.
 type Options struct {
 	Store  Store
-	Mapper *mapping.Mapper
+	Mapper Mapper
 	COC    TicketClient
 	// DryRun renders tickets and records them with a "dry-run-" ticket id
 	// instead of calling COC.

@@ -523,7 +523,7 @@ func TestWebhookAuthBruteForce(t *testing.T) {
 	basic := func(user, pass string) string {
 		return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
 	}
-	const token, user, pass = "s3cret-token-0123456789", "alertmanager", "pa55word"
+	const token = "s3cret-token-0123456789"
 	cases := []struct {
 		name  string
 		auth  bridge.WebhookAuth
@@ -538,24 +538,11 @@ func TestWebhookAuthBruteForce(t *testing.T) {
 			right: []string{"Bearer " + token, "bearer " + token},
 		},
 		{
-			name: "basic",
-			auth: bridge.WebhookAuth{BasicUser: user, BasicPassword: func() string { return pass }},
-			wrong: []string{"", basic(user, ""), basic(user, "pa55wor"), basic(user, pass+"d"), basic("", pass), basic("Alertmanager", pass),
-				basic(user+":"+pass, ""), "Basic " + user + ":" + pass, "Bearer " + pass, "Basic " + strings.Repeat("A", 40<<10)},
-			right: []string{basic(user, pass)},
-		},
-		{
-			name:  "bearer or basic",
-			auth:  bridge.WebhookAuth{BearerToken: func() string { return token }, BasicUser: user, BasicPassword: func() string { return pass }},
-			wrong: []string{"", basic(user, token), "Bearer " + pass, basic(token, "")},
-			right: []string{"Bearer " + token, basic(user, pass)},
-		},
-		{
-			// A method whose secret is empty (a secret file emptied) accepts
-			// nothing rather than everything.
-			name:  "empty secrets",
-			auth:  bridge.WebhookAuth{BearerToken: func() string { return "" }, BasicUser: user, BasicPassword: func() string { return "" }},
-			wrong: []string{"", "Bearer ", "Bearer x", basic(user, ""), basic("", "")},
+			// A token that is empty (a secret file emptied) accepts nothing
+			// rather than everything.
+			name:  "empty token",
+			auth:  bridge.WebhookAuth{BearerToken: func() string { return "" }},
+			wrong: []string{"", "Bearer ", "Bearer x", basic("", ""), basic("Bearer", "")},
 		},
 	}
 	for _, tc := range cases {

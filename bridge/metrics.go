@@ -1,8 +1,6 @@
 package bridge
 
 import (
-	"runtime"
-
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
@@ -134,11 +132,6 @@ func newMetrics(reg prometheus.Registerer, version string) *metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5},
 		}, []string{"handler"}),
 	}
-	f.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "coc_bridge_build_info",
-		Help: "Build information; the value is always 1.",
-	}, []string{"version", "goversion"}).WithLabelValues(version, runtime.Version()).Set(1)
-
 	for _, r := range notificationResults {
 		m.notifications.WithLabelValues("", r)
 	}

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/coc-bridge/coc-bridge/internal/logthrottle"
 	"github.com/coc-bridge/coc-bridge/mapping"
 )
 
@@ -53,13 +55,16 @@ type receiver struct {
 	opts receiverOptions
 	log  *zap.Logger
 	m    *metrics
+	// rejects rate-limits the log lines of refused requests.
+	rejects *logthrottle.Throttle
 }
 
 func newReceiver(opts receiverOptions) *receiver {
 	if opts.Queued == nil {
 		opts.Queued = func() {}
 	}
-	return &receiver{opts: opts, log: opts.Logger, m: opts.Metrics}
+	return &receiver{opts: opts, log: opts.Logger, m: opts.Metrics,
+		rejects: logthrottle.New(opts.Logger, logthrottle.Options{Now: opts.NowFunc})}
 }
 
 // acceptResponse is the body of a 200 answer to Alertmanager.
@@ -191,13 +196,21 @@ func (rc *receiver) accept(ctx context.Context, msg *mapping.Message, body []byt
 }
 
 // reject answers a webhook request that is not accepted with result's
-// status, counts it by result and logs it at debug (internal failures are
-// logged where they happen). Nothing has been stored when reject is called.
+// status, counts it by result and logs it at info, at most once a minute
+// per client address and result (internal failures are logged where they
+// happen). Nothing has been stored when reject is called.
 func (rc *receiver) reject(w http.ResponseWriter, r *http.Request, result, msg string) {
 	status := statusOf(result)
 	rc.m.notifications.WithLabelValues("", result).Inc()
-	rc.log.Debug("notification rejected",
-		zap.Int("code", status), zap.String("result", result), zap.String("reason", msg),
-		zap.String("remote", r.RemoteAddr))
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	what := "notification rejected; Alertmanager does not retry a 4xx answer: these alerts are not ticketed"
+	if status >= 500 {
+		what = "notification refused for now; Alertmanager retries it"
+	}
+	rc.rejects.Info(host, result, what, zap.Int("code", status), zap.String("result", result),
+		zap.String("reason", msg), zap.String("remote", r.RemoteAddr))
 	writeError(w, status, msg)
 }

@@ -2,17 +2,19 @@ package bridge
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"html/template"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/exporter-toolkit/web"
 )
 
 // routes builds the bridge's own mux (never http.DefaultServeMux). Every
@@ -64,8 +66,20 @@ func (b *Bridge) index(w http.ResponseWriter, _ *http.Request) {
 
 // ServerOptions configures Serve.
 type ServerOptions struct {
-	// TLSCertFile and TLSKeyFile enable TLS when both are set.
-	TLSCertFile, TLSKeyFile string
+	// WebConfigFile is a web configuration file in the format of Prometheus,
+	// Alertmanager and every exporter (github.com/prometheus/exporter-toolkit):
+	// TLS (certificates re-read at every handshake), client certificates,
+	// HTTP basic auth with bcrypt hashes, HTTP/2 and response headers. It is
+	// read again at every request and handshake, so a change applies without
+	// a restart. "" serves plain HTTP with no authentication.
+	WebConfigFile string
+	// Public reports the requests the web configuration's basic auth does not
+	// apply to (WebhookAuth.Public: the probes, and a webhook that checks its
+	// own token). TLS applies to every request. nil: none.
+	Public func(*http.Request) bool
+	// Logger receives exporter-toolkit's log lines (it logs through
+	// log/slog); nil discards them.
+	Logger *slog.Logger
 	// ShutdownGrace bounds how long in-flight requests may take after ctx
 	// ends (default 10s).
 	ShutdownGrace time.Duration
@@ -126,22 +140,31 @@ func NewHTTPServer(h http.Handler, opts ServerOptions) *http.Server {
 
 // Serve serves h on ln until ctx ends, then stops accepting connections and
 // waits up to ShutdownGrace for requests in flight. It returns nil after a
-// clean shutdown.
+// clean shutdown. exporter-toolkit serves the connections with
+// WebConfigFile; requests for which Public reports true skip its basic auth.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, opts ServerOptions) error {
 	if opts.ShutdownGrace <= 0 {
 		opts.ShutdownGrace = 10 * time.Second
 	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
 	srv := NewHTTPServer(h, opts)
-	if opts.TLSCertFile != "" || opts.TLSKeyFile != "" {
-		cert, err := tls.LoadX509KeyPair(opts.TLSCertFile, opts.TLSKeyFile)
-		if err != nil {
-			return fmt.Errorf("load TLS key pair: %w", err)
+	if opts.Public != nil {
+		// web.Serve wraps srv.Handler in the toolkit's authentication, then
+		// runs srv's accept loop. ConnContext runs in that loop before the
+		// first connection is served, so it can put the public endpoints in
+		// front of the wrapper without a data race.
+		var once sync.Once
+		srv.ConnContext = func(ctx context.Context, _ net.Conn) context.Context {
+			once.Do(func() { srv.Handler = publicFirst(opts.Public, h, srv.Handler) })
+			return ctx
 		}
-		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		ln = tls.NewListener(ln, srv.TLSConfig)
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		errc <- web.Serve(ln, srv, &web.FlagConfig{WebConfigFile: &opts.WebConfigFile}, opts.Logger)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve http: %w", err)
@@ -155,6 +178,27 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, opts ServerOpti
 	}
 	if err != nil {
 		return fmt.Errorf("shut down http server: %w", err)
+	}
+	return nil
+}
+
+// publicFirst serves the requests public accepts with h directly and every
+// other one with protected.
+func publicFirst(public func(*http.Request) bool, h, protected http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if public(r) {
+			h.ServeHTTP(w, r)
+			return
+		}
+		protected.ServeHTTP(w, r)
+	})
+}
+
+// ValidateWebConfig reads a web configuration file and its certificates and
+// bcrypt hashes as Serve will, and reports the first problem.
+func ValidateWebConfig(path string) error {
+	if err := web.Validate(path); err != nil {
+		return fmt.Errorf("web config %s: %w", path, err)
 	}
 	return nil
 }

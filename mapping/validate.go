@@ -160,6 +160,20 @@ func (c Config) Validate() error {
 // replayed once the owner is configured); the daemon logs them at start and
 // check-config prints them. Each starts with the yaml name of the setting.
 func (c Config) Warnings() []string {
+	errs := c.warnings()
+	out := make([]string, len(errs))
+	for i, err := range errs {
+		out[i] = err.Error()
+	}
+	return out
+}
+
+// WarningErrors returns the warnings as one *SettingError each, joined
+// (errors.Join), or nil: what Warnings lists, with the setting apart from
+// the problem.
+func (c Config) WarningErrors() error { return errors.Join(c.warnings()...) }
+
+func (c Config) warnings() []error {
 	var v validator
 	v.owner("fields.", c.Fields)
 	globalOwnerOK := len(v.errs) == 0
@@ -177,18 +191,29 @@ func (c Config) Warnings() []string {
 			v.owner(fmt.Sprintf("receivers[%q].", name), mergeFields(c.Fields, r.Fields))
 		}
 	}
-	out := make([]string, len(v.errs))
-	for i, err := range v.errs {
-		out[i] = err.Error()
-	}
-	return out
+	return v.errs
 }
+
+// SettingError is one problem with one setting. Validate and WarningErrors
+// return them joined (errors.Join), so that a caller can name the setting in
+// its own terms (an environment variable) without parsing the message.
+type SettingError struct {
+	// Setting is the yaml name of the setting, with its position inside a
+	// list or the receivers table: fields.source, region_labels[1],
+	// receivers["team-a"].levels.
+	Setting string
+	// Problem says what is wrong and what is allowed.
+	Problem string
+}
+
+// Error returns "setting: problem".
+func (e *SettingError) Error() string { return e.Setting + ": " + e.Problem }
 
 // validator collects problems.
 type validator struct{ errs []error }
 
 func (v *validator) add(field, format string, args ...any) {
-	v.errs = append(v.errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	v.errs = append(v.errs, &SettingError{Setting: field, Problem: fmt.Sprintf(format, args...)})
 }
 
 func (v *validator) err() error { return errors.Join(v.errs...) }

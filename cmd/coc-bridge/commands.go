@@ -9,10 +9,9 @@ import (
 	"io"
 	"net"
 	"os"
-	"runtime"
 	"strings"
 
-	"github.com/sethvargo/go-envconfig"
+	"github.com/prometheus/common/version"
 )
 
 // Exit codes, documented in the package comment and the README.
@@ -26,7 +25,7 @@ const (
 // writes its output. main builds one from the process; tests build one
 // directly to run the whole daemon in-process and observe it.
 type app struct {
-	env    envconfig.Lookuper
+	env    environ
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
@@ -53,7 +52,7 @@ func commands() []command {
 }
 
 // run executes one coc-bridge command line and returns the exit code.
-func run(ctx context.Context, args []string, env envconfig.Lookuper, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, env environ, stdout, stderr io.Writer) int {
 	a := &app{env: env, stdin: os.Stdin, stdout: stdout, stderr: stderr}
 	return a.exit(a.run(ctx, args))
 }
@@ -164,7 +163,7 @@ func versionCommand() command {
 	return command{
 		name:    "version",
 		summary: "print the version",
-		about:   "Print the version of coc-bridge and the Go release it was built with.",
+		about:   "Print the version, branch and revision of coc-bridge and the Go release it was built with.",
 		run: func(_ context.Context, a *app, fs *flag.FlagSet, args []string) error {
 			if err := a.parse(fs, args); err != nil {
 				return err
@@ -175,6 +174,17 @@ func versionCommand() command {
 }
 
 func (a *app) printVersion() error {
-	_, err := fmt.Fprintf(a.stdout, "coc-bridge %s (%s)\n", version, runtime.Version())
+	_, err := fmt.Fprintln(a.stdout, strings.Replace(version.Print("coc-bridge"), "version  (", "version "+appVersion()+" (", 1))
 	return err
+}
+
+// appVersion is the version stamped at build time with
+// -ldflags "-X github.com/prometheus/common/version.Version=...", or "dev".
+// Revision and Branch are stamped the same way; the revision defaults to the
+// one Go records from version control.
+func appVersion() string {
+	if version.Version == "" {
+		return "dev"
+	}
+	return version.Version
 }

@@ -22,16 +22,12 @@ import (
 // mapping file) a variable sets. Every secret, and the access key, also has
 // a _FILE variant.
 type config struct {
-	ListenAddress            string        `env:"COC_BRIDGE_LISTEN_ADDRESS,default=:9096" help:"HTTP listen address (webhook, metrics, health, ledger)"`
-	TLSCertFile              string        `env:"COC_BRIDGE_TLS_CERT_FILE" help:"PEM certificate file; with COC_BRIDGE_TLS_KEY_FILE serves HTTPS"`
-	TLSKeyFile               string        `env:"COC_BRIDGE_TLS_KEY_FILE" help:"PEM private key file of COC_BRIDGE_TLS_CERT_FILE"`
-	WebhookBearerToken       client.Secret `env:"COC_BRIDGE_WEBHOOK_BEARER_TOKEN" secret:"true" help:"bearer token the webhook requires (Authorization: Bearer ...)"`
-	WebhookBearerTokenFile   string        `env:"COC_BRIDGE_WEBHOOK_BEARER_TOKEN_FILE" help:"file holding the webhook bearer token, re-read when it changes"`
-	WebhookBasicUser         string        `env:"COC_BRIDGE_WEBHOOK_BASIC_USER" help:"HTTP basic auth user the webhook requires (either bearer or basic credentials are accepted when both are set)"`
-	WebhookBasicPassword     client.Secret `env:"COC_BRIDGE_WEBHOOK_BASIC_PASSWORD" secret:"true" help:"HTTP basic auth password of COC_BRIDGE_WEBHOOK_BASIC_USER"`
-	WebhookBasicPasswordFile string        `env:"COC_BRIDGE_WEBHOOK_BASIC_PASSWORD_FILE" help:"file holding the basic auth password, re-read when it changes"`
-	MaxBodyBytes             int64         `env:"COC_BRIDGE_MAX_BODY_BYTES,default=4194304" help:"largest webhook body accepted; larger ones get 413"`
-	ShutdownGrace            time.Duration `env:"COC_BRIDGE_SHUTDOWN_GRACE,default=30s" help:"on SIGTERM/SIGINT, how long in-flight requests and deliveries may take"`
+	ListenAddress          string        `env:"COC_BRIDGE_LISTEN_ADDRESS,default=:9096" help:"HTTP listen address (webhook, metrics, health, ledger)"`
+	WebConfigFile          string        `env:"COC_BRIDGE_WEB_CONFIG_FILE" help:"web configuration file of Prometheus and its exporters (exporter-toolkit): TLS, client certificates, basic auth with bcrypt hashes, HTTP/2, headers; read again at every request and TLS handshake. Its basic auth protects every endpoint but /-/healthy and /-/ready (and the webhook when it has a bearer token)"`
+	WebhookBearerToken     client.Secret `env:"COC_BRIDGE_WEBHOOK_BEARER_TOKEN" secret:"true" help:"bearer token the webhook requires (Authorization: Bearer ..., Alertmanager's http_config.authorization); the web configuration's basic auth then does not apply to the webhook"`
+	WebhookBearerTokenFile string        `env:"COC_BRIDGE_WEBHOOK_BEARER_TOKEN_FILE" help:"file holding the webhook bearer token, re-read when it changes"`
+	MaxBodyBytes           int64         `env:"COC_BRIDGE_MAX_BODY_BYTES,default=4194304" help:"largest webhook body accepted; larger ones get 413"`
+	ShutdownGrace          time.Duration `env:"COC_BRIDGE_SHUTDOWN_GRACE,default=30s" help:"on SIGTERM/SIGINT, how long in-flight requests and deliveries may take"`
 
 	COCEndpoint          string        `env:"COC_BRIDGE_COC_ENDPOINT,default=https://coc.myhuaweicloud.com" help:"COC API base URL, or a region id (cn-north-4, ap-southeast-3, eu-west-101)"`
 	COCAccessKey         string        `env:"COC_BRIDGE_COC_ACCESS_KEY" help:"access key (AK) used to sign COC requests; required unless dry-run"`
@@ -70,7 +66,7 @@ type config struct {
 	DefaultLevel        string   `env:"COC_BRIDGE_DEFAULT_LEVEL,default=issues_level_3000" mapping:"default_level" help:"level of alerts whose severity is not in the level table"`
 	RegionLabels        []string `env:"COC_BRIDGE_REGION_LABELS,default=region" mapping:"region_labels" help:"comma list of alert labels giving the ticket regions"`
 	DefaultRegion       string   `env:"COC_BRIDGE_DEFAULT_REGION" mapping:"default_region" help:"region used when no alert has a region label"`
-	MappingFile         string   `env:"COC_BRIDGE_MAPPING_FILE" help:"YAML mapping file (level table, templates, per-receiver fields); it overrides the env values above"`
+	MappingFile         string   `env:"COC_BRIDGE_MAPPING_FILE" help:"YAML mapping file (level table, templates, per-receiver fields); it overrides the env values above. Reloaded on SIGHUP and POST /-/reload; an invalid file keeps the last good one"`
 
 	LogLevel  string `env:"COC_BRIDGE_LOG_LEVEL,default=info" help:"debug, info, warn or error"`
 	LogFormat string `env:"COC_BRIDGE_LOG_FORMAT,default=json" help:"json or console"`
@@ -79,6 +75,7 @@ type config struct {
 	mapping  mapping.Config    // env over mapping.DefaultConfig, then the mapping file
 	warnings []string          // valid settings COC will reject tickets for, by variable
 	raw      map[string]string // env values as given, by name (never printed for secrets)
+	reported map[string]bool   // variables validate found at fault
 	needs    needs
 }
 
@@ -94,13 +91,16 @@ const (
 
 // loadConfig reads, resolves and validates the configuration. Every error
 // it returns is a configError (exit code 2) naming the variable at fault.
-func loadConfig(ctx context.Context, l envconfig.Lookuper, n needs) (*config, error) {
-	c := &config{raw: map[string]string{}, needs: n}
-	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: c, Lookuper: l}); err != nil {
-		return nil, configError{parseError(l, err)}
+func loadConfig(ctx context.Context, env environ, n needs) (*config, error) {
+	c := &config{raw: map[string]string{}, reported: map[string]bool{}, needs: n}
+	if err := env.checkNames(); err != nil {
+		return nil, configError{err}
+	}
+	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: c, Lookuper: env}); err != nil {
+		return nil, configError{parseError(env, err)}
 	}
 	for _, v := range envVars() {
-		if s, ok := l.Lookup(v.Name); ok {
+		if s, ok := env.Lookup(v.Name); ok {
 			if v.Secret && s != "" {
 				s = "<secret>" // raw is for messages and sources: keep no secret in it
 			}
@@ -115,30 +115,16 @@ func loadConfig(ctx context.Context, l envconfig.Lookuper, n needs) (*config, er
 	err := c.validate()
 	if n != needStore {
 		var merr error
-		c.mapping, merr = c.mappingConfig(reported(err))
+		c.mapping, merr = c.mappingConfig()
 		err = errors.Join(err, merr)
-		if w := c.mapping.Warnings(); len(w) > 0 {
-			c.warnings = strings.Split(c.nameMappingVariables(errors.New(strings.Join(w, "\n")), nil).Error(), "\n")
+		if w := c.nameSettings(c.mapping.WarningErrors()); w != nil {
+			c.warnings = strings.Split(w.Error(), "\n")
 		}
 	}
 	if err != nil {
 		return nil, configError{err}
 	}
 	return c, nil
-}
-
-// reported returns the variables named at the start of err's lines.
-func reported(err error) map[string]bool {
-	names := map[string]bool{}
-	if err == nil {
-		return names
-	}
-	for _, line := range strings.Split(err.Error(), "\n") {
-		if i := strings.IndexAny(line, "=: "); i > 0 {
-			names[line[:i]] = true
-		}
-	}
-	return names
 }
 
 // resolve fills values that come from files or the host.
@@ -150,10 +136,17 @@ func (c *config) resolve() error {
 		}
 		c.ReplicaID = host
 	}
-	if c.StoreFile != "" {
-		if c.set("COC_BRIDGE_STORE") {
-			return bothSet("COC_BRIDGE_STORE")
+	// A value and its _FILE variant: one source only, whichever variable.
+	var errs []error
+	for _, base := range fileVariants() {
+		if c.set(base) && c.set(base+"_FILE") {
+			errs = append(errs, fmt.Errorf("%s and %s_FILE are both set: set only one", base, base))
 		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if c.StoreFile != "" {
 		s, err := readSecretFile("COC_BRIDGE_STORE_FILE", c.StoreFile)
 		if err != nil {
 			return err
@@ -179,8 +172,19 @@ func (c *config) value(name string) string {
 	return ""
 }
 
-func bothSet(name string) error {
-	return fmt.Errorf("%s and %s_FILE are both set: set only one", name, name)
+// fileVariants lists the variables that have a _FILE variant.
+func fileVariants() []string {
+	names := map[string]bool{}
+	for _, v := range envVars() {
+		names[v.Name] = true
+	}
+	var out []string
+	for _, v := range envVars() {
+		if names[v.Name+"_FILE"] {
+			out = append(out, v.Name)
+		}
+	}
+	return out
 }
 
 // readSecretFile reads a _FILE variable's file, trimmed of surrounding

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sethvargo/go-envconfig"
-
 	"github.com/coc-bridge/coc-bridge/mapping"
 )
 
@@ -49,7 +47,7 @@ func writeFile(t *testing.T, name, content string) string {
 
 func TestConfigDefaults(t *testing.T) {
 	t.Parallel()
-	cfg, err := loadConfig(context.Background(), envconfig.MapLookuper(minimalEnv()), needAll)
+	cfg, err := loadConfig(context.Background(), environ(minimalEnv()), needAll)
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
@@ -97,7 +95,7 @@ func TestConfigDefaults(t *testing.T) {
 // defaults, so an unset variable never changes the mapping.
 func TestEnvDefaultsMatchMappingDefaults(t *testing.T) {
 	t.Parallel()
-	cfg, err := loadConfig(context.Background(), envconfig.MapLookuper(minimalEnv()), needAll)
+	cfg, err := loadConfig(context.Background(), environ(minimalEnv()), needAll)
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
@@ -117,7 +115,7 @@ func TestConfigOverlay(t *testing.T) {
 		"COC_BRIDGE_REGION_LABELS", "region, az ,",
 		"COC_BRIDGE_DEDUPE_BY", "alert",
 		"COC_BRIDGE_MAPPING_FILE", mf)
-	cfg, err := loadConfig(context.Background(), envconfig.MapLookuper(env), needAll)
+	cfg, err := loadConfig(context.Background(), environ(env), needAll)
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
@@ -136,16 +134,14 @@ func TestConfigOverlay(t *testing.T) {
 func TestConfigFileVariants(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{
-		"COC_BRIDGE_ISSUE_CONTACT_PERSON":        testContact,
-		"COC_BRIDGE_COC_ACCESS_KEY_FILE":         writeFile(t, "ak", "HWCFROMFILE\n"),
-		"COC_BRIDGE_COC_SECRET_KEY_FILE":         writeFile(t, "sk", "  sk-from-file  \n"),
-		"COC_BRIDGE_COC_SECURITY_TOKEN_FILE":     writeFile(t, "token", "tok\n"),
-		"COC_BRIDGE_STORE_FILE":                  writeFile(t, "dsn", "postgres://u:pw@db:5432/coc\n"),
-		"COC_BRIDGE_WEBHOOK_BEARER_TOKEN_FILE":   writeFile(t, "bearer", "bearer-from-file\n"),
-		"COC_BRIDGE_WEBHOOK_BASIC_USER":          "am",
-		"COC_BRIDGE_WEBHOOK_BASIC_PASSWORD_FILE": writeFile(t, "pw", "pw-from-file\n"),
+		"COC_BRIDGE_ISSUE_CONTACT_PERSON":      testContact,
+		"COC_BRIDGE_COC_ACCESS_KEY_FILE":       writeFile(t, "ak", "HWCFROMFILE\n"),
+		"COC_BRIDGE_COC_SECRET_KEY_FILE":       writeFile(t, "sk", "  sk-from-file  \n"),
+		"COC_BRIDGE_COC_SECURITY_TOKEN_FILE":   writeFile(t, "token", "tok\n"),
+		"COC_BRIDGE_STORE_FILE":                writeFile(t, "dsn", "postgres://u:pw@db:5432/coc\n"),
+		"COC_BRIDGE_WEBHOOK_BEARER_TOKEN_FILE": writeFile(t, "bearer", "bearer-from-file\n"),
 	}
-	cfg, err := loadConfig(context.Background(), envconfig.MapLookuper(env), needAll)
+	cfg, err := loadConfig(context.Background(), environ(env), needAll)
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
@@ -158,9 +154,6 @@ func TestConfigFileVariants(t *testing.T) {
 	}
 	if got := auth.BearerToken(); got != "bearer-from-file" {
 		t.Errorf("bearer token = %q", got)
-	}
-	if got := auth.BasicPassword(); got != "pw-from-file" {
-		t.Errorf("basic password = %q", got)
 	}
 }
 
@@ -243,16 +236,16 @@ func TestConfigInvalid(t *testing.T) {
 			`COC_BRIDGE_COC_SECURITY_TOKEN and COC_BRIDGE_COC_SECURITY_TOKEN_FILE are both set: set only one`},
 		{"bearer both", with(base, "COC_BRIDGE_WEBHOOK_BEARER_TOKEN", "t", "COC_BRIDGE_WEBHOOK_BEARER_TOKEN_FILE", writeFile(t, "b", "t")),
 			`COC_BRIDGE_WEBHOOK_BEARER_TOKEN and COC_BRIDGE_WEBHOOK_BEARER_TOKEN_FILE are both set: set only one`},
-		{"basic user alone", with(base, "COC_BRIDGE_WEBHOOK_BASIC_USER", "am"),
-			`COC_BRIDGE_WEBHOOK_BASIC_USER is set but COC_BRIDGE_WEBHOOK_BASIC_PASSWORD (or _FILE) is not`},
-		{"basic password alone", with(base, "COC_BRIDGE_WEBHOOK_BASIC_PASSWORD", "pw"),
-			`COC_BRIDGE_WEBHOOK_BASIC_PASSWORD (or _FILE) is set but COC_BRIDGE_WEBHOOK_BASIC_USER is not`},
-		{"tls cert alone", with(base, "COC_BRIDGE_TLS_CERT_FILE", "cert.pem"),
-			`COC_BRIDGE_TLS_CERT_FILE is set but COC_BRIDGE_TLS_KEY_FILE is not: set both to serve HTTPS`},
-		{"tls key alone", with(base, "COC_BRIDGE_TLS_KEY_FILE", "key.pem"),
-			`COC_BRIDGE_TLS_KEY_FILE is set but COC_BRIDGE_TLS_CERT_FILE is not: set both to serve HTTPS`},
-		{"tls files missing", with(base, "COC_BRIDGE_TLS_CERT_FILE", missing, "COC_BRIDGE_TLS_KEY_FILE", missing),
-			`COC_BRIDGE_TLS_CERT_FILE="` + missing + `", COC_BRIDGE_TLS_KEY_FILE="` + missing + `": open ` + missing + `: no such file or directory`},
+		{"removed basic user", with(base, "COC_BRIDGE_WEBHOOK_BASIC_USER", "am"),
+			`COC_BRIDGE_WEBHOOK_BASIC_USER was removed: use COC_BRIDGE_WEB_CONFIG_FILE (basic_auth_users, with bcrypt hashes) or COC_BRIDGE_WEBHOOK_BEARER_TOKEN`},
+		{"removed tls cert", with(base, "COC_BRIDGE_TLS_CERT_FILE", "cert.pem"),
+			`COC_BRIDGE_TLS_CERT_FILE was removed: use COC_BRIDGE_WEB_CONFIG_FILE (tls_server_config: cert_file, key_file)`},
+		{"web config missing", with(base, "COC_BRIDGE_WEB_CONFIG_FILE", missing),
+			`COC_BRIDGE_WEB_CONFIG_FILE="` + missing + `": open ` + missing + `: no such file or directory`},
+		{"misspelt variable", with(base, "COC_BRIDGE_COC_ENDPIONT", "cn-north-4"),
+			`COC_BRIDGE_COC_ENDPIONT is not a coc-bridge variable (did you mean COC_BRIDGE_COC_ENDPOINT?); 'coc-bridge serve --help' lists them`},
+		{"unknown variable", with(base, "COC_BRIDGE_FOO", "x"),
+			`COC_BRIDGE_FOO is not a coc-bridge variable; 'coc-bridge serve --help' lists them`},
 		{"mapping file missing", with(base, "COC_BRIDGE_MAPPING_FILE", missing),
 			`COC_BRIDGE_MAPPING_FILE: open ` + missing + `: no such file or directory`},
 		{"default level", with(base, "COC_BRIDGE_DEFAULT_LEVEL", "urgent"),
@@ -355,12 +348,10 @@ func TestConfigInvalidPrefix(t *testing.T) {
 
 func TestCheckConfigRedactsSecrets(t *testing.T) {
 	t.Parallel()
-	secrets := []string{"sk-never-printed-7f3a", "bearer-never-printed-91c2", "basic-never-printed-0d4e", "dbpw-never-printed-55aa"}
+	secrets := []string{"sk-never-printed-7f3a", "bearer-never-printed-91c2", "dbpw-never-printed-55aa"}
 	env := with(minimalEnv(),
 		"COC_BRIDGE_WEBHOOK_BEARER_TOKEN", secrets[1],
-		"COC_BRIDGE_WEBHOOK_BASIC_USER", "alertmanager",
-		"COC_BRIDGE_WEBHOOK_BASIC_PASSWORD", secrets[2],
-		"COC_BRIDGE_STORE", "postgres://bridge:"+secrets[3]+"@db.example.com:5432/coc",
+		"COC_BRIDGE_STORE", "postgres://bridge:"+secrets[2]+"@db.example.com:5432/coc",
 		"COC_BRIDGE_ISSUE_CONTACT_PERSON", "51875a8200fd45189f94745678545bc3")
 	code, stdout, stderr := runCmd(t, env, "check-config")
 	if code != exitOK {
@@ -443,7 +434,7 @@ func TestHelp(t *testing.T) {
 		t.Parallel()
 		for _, args := range [][]string{{"version"}, {"--version"}} {
 			code, stdout, _ := runCmd(t, nil, args...)
-			if code != exitOK || !strings.HasPrefix(stdout, "coc-bridge dev (go") {
+			if code != exitOK || !strings.HasPrefix(stdout, "coc-bridge, version dev (branch: ") || !strings.Contains(stdout, "go version:       go1.") {
 				t.Errorf("%v: exit %d: %s", args, code, stdout)
 			}
 		}
@@ -458,6 +449,6 @@ func runCmd(t *testing.T, env map[string]string, args ...string) (int, string, s
 		env = map[string]string{}
 	}
 	var stdout, stderr bytes.Buffer
-	code := run(t.Context(), args, envconfig.MapLookuper(env), &stdout, &stderr)
+	code := run(t.Context(), args, environ(env), &stdout, &stderr)
 	return code, stdout.String(), stderr.String()
 }

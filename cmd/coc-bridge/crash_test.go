@@ -21,8 +21,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sethvargo/go-envconfig"
-
 	"github.com/coc-bridge/coc-bridge/bridge"
 	"github.com/coc-bridge/coc-bridge/client"
 	"github.com/coc-bridge/coc-bridge/client/coctest"
@@ -129,7 +127,7 @@ func runCrash(t *testing.T, bin string, seed uint64, store string) {
 	// A restarted container keeps its name: every run is the same lease owner.
 	env["COC_BRIDGE_REPLICA_ID"] = "crash"
 
-	cfg, err := loadConfig(t.Context(), envconfig.MapLookuper(env), needAll)
+	cfg, err := loadConfig(t.Context(), environ(env), needAll)
 	if err != nil {
 		t.Fatalf("load the test configuration: %v", err)
 	}

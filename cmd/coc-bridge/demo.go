@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -14,8 +15,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/sethvargo/go-envconfig"
 
 	"github.com/coc-bridge/coc-bridge/bridge"
 	"github.com/coc-bridge/coc-bridge/client/coctest"
@@ -111,17 +110,15 @@ func (a *app) demo(ctx context.Context, o demoOptions) error {
 }
 
 // demoEnv is the environment with the demo's settings on top.
-func demoEnv(env envconfig.Lookuper, fakeURL string, o demoOptions) envconfig.Lookuper {
+func demoEnv(env environ, fakeURL string, o demoOptions) environ {
 	over := map[string]string{
 		"COC_BRIDGE_COC_ENDPOINT": fakeURL, "COC_BRIDGE_COC_DOMAIN_ID": demoDomainID, "COC_BRIDGE_COC_PROJECT_ID": "",
 		"COC_BRIDGE_COC_ACCESS_KEY": demoAccessKey, "COC_BRIDGE_COC_ACCESS_KEY_FILE": "",
 		"COC_BRIDGE_COC_SECRET_KEY": demoSecretKey, "COC_BRIDGE_COC_SECRET_KEY_FILE": "",
 		"COC_BRIDGE_COC_SECURITY_TOKEN": "", "COC_BRIDGE_COC_SECURITY_TOKEN_FILE": "",
 		"COC_BRIDGE_STORE": o.store, "COC_BRIDGE_STORE_FILE": "", "COC_BRIDGE_DRY_RUN": "false",
-		"COC_BRIDGE_LISTEN_ADDRESS": o.listen, "COC_BRIDGE_TLS_CERT_FILE": "", "COC_BRIDGE_TLS_KEY_FILE": "",
+		"COC_BRIDGE_LISTEN_ADDRESS": o.listen, "COC_BRIDGE_WEB_CONFIG_FILE": "",
 		"COC_BRIDGE_WEBHOOK_BEARER_TOKEN": "", "COC_BRIDGE_WEBHOOK_BEARER_TOKEN_FILE": "",
-		"COC_BRIDGE_WEBHOOK_BASIC_USER": "", "COC_BRIDGE_WEBHOOK_BASIC_PASSWORD": "",
-		"COC_BRIDGE_WEBHOOK_BASIC_PASSWORD_FILE": "",
 	}
 	// Defaults that make the demo readable and its tickets valid, unless set.
 	for name, def := range map[string]string{
@@ -132,7 +129,9 @@ func demoEnv(env envconfig.Lookuper, fakeURL string, o demoOptions) envconfig.Lo
 			over[name] = def
 		}
 	}
-	return envconfig.MultiLookuper(envconfig.MapLookuper(over), env)
+	merged := maps.Clone(env)
+	maps.Copy(merged, over)
+	return merged
 }
 
 // demoRun posts the sample, waits for its ticket at the fake and prints it.

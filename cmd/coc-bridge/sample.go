@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/prometheus/alertmanager/template"
@@ -107,4 +109,71 @@ func fingerprint(labels template.KV) string {
 		h.Write([]byte(n + "\xff" + labels[n] + "\xff"))
 	}
 	return fmt.Sprintf("%016x", h.Sum64())
+}
+
+// namedSample is a webhook body check-config renders the templates against.
+type namedSample struct {
+	name string
+	body []byte
+}
+
+// templateSamples are the notifications check-config renders every template
+// against: a template that only works for the two-alert sample (such as
+// {{ index .Alerts 1 }}) fails one of them, and every ticket of that shape
+// would be dead-lettered.
+func templateSamples(now time.Time) []namedSample {
+	base := func(o sampleOptions) webhookMessage {
+		o.Now = now
+		var m webhookMessage
+		if err := json.Unmarshal(sampleNotification(o), &m); err != nil {
+			panic(fmt.Sprintf("decode the sample notification: %v", err)) // our own encoding: cannot happen
+		}
+		return m
+	}
+	encode := func(name string, m webhookMessage) namedSample {
+		b, err := json.Marshal(m)
+		if err != nil {
+			panic(fmt.Sprintf("encode sample %s: %v", name, err)) // static types: cannot happen
+		}
+		return namedSample{name: name, body: b}
+	}
+	one := base(sampleOptions{})
+	one.Alerts = one.Alerts[:1]
+
+	many := base(sampleOptions{})
+	first := many.Alerts[0]
+	many.Alerts = nil
+	for i := range 60 {
+		a := first
+		a.Labels = template.KV{}
+		maps.Copy(a.Labels, first.Labels)
+		a.Labels["instance"] = fmt.Sprintf("api-gw-%d.cn-north-4:8080", i)
+		a.Fingerprint = fingerprint(a.Labels)
+		many.Alerts = append(many.Alerts, a)
+	}
+
+	bare := base(sampleOptions{})
+	bare.Alerts = bare.Alerts[:1]
+	bare.Alerts[0].Labels = template.KV{"alertname": "HighErrorRate"}
+	bare.Alerts[0].Annotations = template.KV{}
+	bare.Alerts[0].GeneratorURL = ""
+	bare.Alerts[0].Fingerprint = fingerprint(bare.Alerts[0].Labels)
+	bare.GroupLabels, bare.CommonLabels, bare.CommonAnnotations = template.KV{}, template.KV{}, template.KV{}
+	bare.ExternalURL = ""
+
+	huge := base(sampleOptions{})
+	huge.Alerts = huge.Alerts[:1]
+	huge.Alerts[0].Labels = template.KV{}
+	maps.Copy(huge.Alerts[0].Labels, first.Labels)
+	huge.Alerts[0].Labels["instance"] = strings.Repeat("x", 1<<20)
+	huge.Alerts[0].Annotations = template.KV{"summary": strings.Repeat("y", 1<<20)}
+
+	return []namedSample{
+		{name: "two alerts (the sample above)", body: sampleNotification(sampleOptions{Now: now})},
+		encode("one alert", one),
+		encode("many alerts (60)", many),
+		{name: "resolved", body: sampleNotification(sampleOptions{Now: now, Resolved: true})},
+		encode("missing labels and annotations", bare),
+		encode("a label and an annotation of 1 MiB each", huge),
+	}
 }

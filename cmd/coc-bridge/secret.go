@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 
@@ -14,24 +15,22 @@ import (
 	"github.com/coc-bridge/coc-bridge/client"
 )
 
-// webhookAuth builds the webhook's authentication from the config. Secrets
-// given as files are re-read when the file changes, so a rotated Kubernetes
+// webhookAuth builds the webhook's authentication from the config. A token
+// given as a file is re-read when the file changes, so a rotated Kubernetes
 // secret takes effect without a restart.
 func webhookAuth(cfg *config) (bridge.WebhookAuth, error) {
 	bearer, err := secretFunc("COC_BRIDGE_WEBHOOK_BEARER_TOKEN_FILE", cfg.WebhookBearerToken, cfg.WebhookBearerTokenFile)
 	if err != nil {
 		return bridge.WebhookAuth{}, err
 	}
-	password, err := secretFunc("COC_BRIDGE_WEBHOOK_BASIC_PASSWORD_FILE", cfg.WebhookBasicPassword, cfg.WebhookBasicPasswordFile)
-	if err != nil {
-		return bridge.WebhookAuth{}, err
-	}
-	return bridge.WebhookAuth{BearerToken: bearer, BasicUser: cfg.WebhookBasicUser, BasicPassword: password}, nil
+	return bridge.WebhookAuth{BearerToken: bearer}, nil
 }
 
 // secretFunc returns a function giving the current secret: the file's
-// content when path is set, else value; nil when neither is set (that
-// method is disabled).
+// content when path is set (re-read when the file changes), else value; nil
+// when neither is set (that method is disabled). It is the one place cmd
+// reads a secret file that may change: when package client exports its
+// file-backed secret, only this function switches to it.
 func secretFunc(name string, value client.Secret, path string) (func() string, error) {
 	switch {
 	case path != "":
@@ -92,19 +91,21 @@ func (f *fileSecret) get() string {
 }
 
 // secretFiles returns the _FILE variables that hold a secret and are set,
-// by name. The access key is an identifier, not a secret: its file is not
-// checked.
+// as name and path: the variants of secret variables, and the store's (a
+// DSN may hold a password). The access key is an identifier, not a secret:
+// its file is not checked.
 func (c *config) secretFiles() [][2]string {
+	secret := map[string]bool{"COC_BRIDGE_STORE": true}
+	index := map[string]int{}
+	for _, v := range envVars() {
+		secret[v.Name], index[v.Name] = secret[v.Name] || v.Secret, v.Index
+	}
+	rv := reflect.ValueOf(c).Elem()
 	var out [][2]string
-	for _, f := range [][2]string{
-		{"COC_BRIDGE_COC_SECRET_KEY_FILE", c.COCSecretKeyFile},
-		{"COC_BRIDGE_COC_SECURITY_TOKEN_FILE", c.COCSecurityTokenFile},
-		{"COC_BRIDGE_WEBHOOK_BEARER_TOKEN_FILE", c.WebhookBearerTokenFile},
-		{"COC_BRIDGE_WEBHOOK_BASIC_PASSWORD_FILE", c.WebhookBasicPasswordFile},
-		{"COC_BRIDGE_STORE_FILE", c.StoreFile},
-	} {
-		if f[1] != "" {
-			out = append(out, f)
+	for _, base := range fileVariants() {
+		file := base + "_FILE"
+		if path := rv.Field(index[file]).String(); secret[base] && path != "" {
+			out = append(out, [2]string{file, path})
 		}
 	}
 	return out
@@ -124,12 +125,25 @@ func looseMode(mode fs.FileMode, uid int) bool {
 	return perm&0o077 != 0
 }
 
-// warnLooseSecretFiles logs, once, a warning for each secret file that
-// others than its owner may read or change (see looseMode). Symbolic links
-// are followed: a Kubernetes secret volume's files are links to files in a
-// timestamped directory, and the mode that counts is the target's. It
-// never refuses to start, and never logs a file's content.
-func warnLooseSecretFiles(log *zap.Logger, cfg *config) {
+// looseFile is a secret file others than its owner may read or change.
+type looseFile struct {
+	variable, path, target string
+	mode                   fs.FileMode
+	uid                    int
+}
+
+// looseFileAdvice says what to do about a looseFile.
+const looseFileAdvice = "secret file is readable or writable by others than its owner; " +
+	"restrict it (chmod 600, or in Kubernetes a secret volume with defaultMode 0440 and a pod fsGroup)"
+
+// looseSecretFiles returns each secret file that others than its owner may
+// read or change (see looseMode). Symbolic links are followed: a Kubernetes
+// secret volume's files are links to files in a timestamped directory, and
+// the mode that counts is the target's. serve logs them and check-config
+// prints them; neither refuses to start, and a file's content is never
+// shown.
+func looseSecretFiles(cfg *config) []looseFile {
+	var out []looseFile
 	for _, f := range cfg.secretFiles() {
 		name, path := f[0], f[1]
 		st, err := os.Stat(path)
@@ -144,9 +158,16 @@ func warnLooseSecretFiles(log *zap.Logger, cfg *config) {
 		if err != nil {
 			target = path
 		}
-		log.Warn("secret file is readable or writable by others than its owner; "+
-			"restrict it (chmod 600, or in Kubernetes a secret volume with defaultMode 0440 and a pod fsGroup)",
-			zap.String("variable", name), zap.String("path", path), zap.String("target", target),
-			zap.String("mode", fmt.Sprintf("%#o", st.Mode().Perm())), zap.Int("owner_uid", uid))
+		out = append(out, looseFile{variable: name, path: path, target: target, mode: st.Mode().Perm(), uid: uid})
+	}
+	return out
+}
+
+// warnLooseSecretFiles logs a warning for each of looseSecretFiles.
+func warnLooseSecretFiles(log *zap.Logger, cfg *config) {
+	for _, f := range looseSecretFiles(cfg) {
+		log.Warn(looseFileAdvice,
+			zap.String("variable", f.variable), zap.String("path", f.path), zap.String("target", f.target),
+			zap.String("mode", fmt.Sprintf("%#o", f.mode)), zap.Int("owner_uid", f.uid))
 	}
 }

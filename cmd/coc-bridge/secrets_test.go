@@ -87,20 +87,19 @@ func TestWarnLooseSecretFiles(t *testing.T) {
 	dir := t.TempDir()
 	const content = "perm-LEAK-CANARY-31d7"
 	cfg := &config{
-		COCSecretKeyFile:         writeSecretFile(t, dir, "sk", content, 0o600),
-		COCSecurityTokenFile:     writeSecretFile(t, dir, "token", content, 0o644),
-		COCAccessKeyFile:         writeSecretFile(t, dir, "ak", content, 0o644), // an identifier: not checked
-		WebhookBearerTokenFile:   kubeSecretVolume(t, "bearer", content, 0o600),
-		WebhookBasicPasswordFile: kubeSecretVolume(t, "password", content, 0o644),
-		StoreFile:                writeSecretFile(t, dir, "dsn", content, 0o620),
+		COCSecretKeyFile:       kubeSecretVolume(t, "sk", content, 0o600),
+		COCSecurityTokenFile:   writeSecretFile(t, dir, "token", content, 0o644),
+		COCAccessKeyFile:       writeSecretFile(t, dir, "ak", content, 0o644), // an identifier: not checked
+		WebhookBearerTokenFile: kubeSecretVolume(t, "bearer", content, 0o644),
+		StoreFile:              writeSecretFile(t, dir, "dsn", content, 0o620),
 	}
 	core, logs := observer.New(zapcore.DebugLevel)
 	warnLooseSecretFiles(zap.New(core), cfg)
 
 	want := map[string]string{ // variable -> path
-		"COC_BRIDGE_COC_SECURITY_TOKEN_FILE":     cfg.COCSecurityTokenFile,
-		"COC_BRIDGE_WEBHOOK_BASIC_PASSWORD_FILE": cfg.WebhookBasicPasswordFile,
-		"COC_BRIDGE_STORE_FILE":                  cfg.StoreFile,
+		"COC_BRIDGE_COC_SECURITY_TOKEN_FILE":   cfg.COCSecurityTokenFile,
+		"COC_BRIDGE_WEBHOOK_BEARER_TOKEN_FILE": cfg.WebhookBearerTokenFile,
+		"COC_BRIDGE_STORE_FILE":                cfg.StoreFile,
 	}
 	got := map[string]string{}
 	for _, e := range logs.All() {
@@ -112,7 +111,7 @@ func TestWarnLooseSecretFiles(t *testing.T) {
 		if strings.Contains(fmt.Sprint(e.Message, f), content) {
 			t.Errorf("the warning shows the file's content: %s %v", e.Message, f)
 		}
-		if f["variable"] == "COC_BRIDGE_WEBHOOK_BASIC_PASSWORD_FILE" {
+		if f["variable"] == "COC_BRIDGE_WEBHOOK_BEARER_TOKEN_FILE" {
 			// The mode reported is the target's, not the link's (0777).
 			if f["mode"] != "0644" || !strings.Contains(fmt.Sprint(f["target"]), "..2026_01_02") {
 				t.Errorf("symlinked file: mode %v, target %v; want the target's 0644", f["mode"], f["target"])
@@ -180,7 +179,6 @@ func TestSecretsNeverShown(t *testing.T) {
 		token     = "sts-LEAK-CANARY-5a90"
 		bearer    = "bearer-LEAK-CANARY-0c3f"
 		basicUser = "alertmanager"
-		password  = "basic-LEAK-CANARY-a19e"
 		wrongTry  = "presented-LEAK-CANARY-77e0" // a wrong token someone sends
 	)
 	coc := &recordingCOC{Server: coctest.New(coctest.Options{AccessKey: ak, SecretKey: skRight, DomainID: testDomain})}
@@ -195,8 +193,6 @@ func TestSecretsNeverShown(t *testing.T) {
 	env["COC_BRIDGE_COC_SECRET_KEY_FILE"] = skFile
 	env["COC_BRIDGE_COC_SECURITY_TOKEN"] = token
 	env["COC_BRIDGE_WEBHOOK_BEARER_TOKEN_FILE"] = writeSecretFile(t, dir, "bearer", bearer+"\n", 0o644) // too open: warned about
-	env["COC_BRIDGE_WEBHOOK_BASIC_USER"] = basicUser
-	env["COC_BRIDGE_WEBHOOK_BASIC_PASSWORD"] = password
 	env["COC_BRIDGE_RETRY_MAX_DELAY"] = "1s"
 
 	var shown []string // every text the bridge produced, with its origin
@@ -204,7 +200,7 @@ func TestSecretsNeverShown(t *testing.T) {
 
 	d, stdout := startServeCapturing(t, env)
 	withBearer := map[string]string{"Authorization": "Bearer " + bearer}
-	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(basicUser+":"+password))
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(basicUser+":"+wrongTry))
 
 	// 1. The wrong secret key: COC answers 401 and the item is dead-lettered.
 	first, _ := d.postSample(sampleOptions{Group: "first"}, withBearer)
@@ -222,8 +218,8 @@ func TestSecretsNeverShown(t *testing.T) {
 		show("refused webhook answer", body)
 	}
 	// 3. Rotate the key file (a new file renamed over it, as kubelet and
-	// editors do), replay the dead letter, and send a new group with basic
-	// auth: both get their tickets.
+	// editors do), replay the dead letter, and send a new group: both get
+	// their tickets.
 	tmp := writeSecretFile(t, dir, "sk.new", skRight+"\n", 0o600)
 	if err := os.Rename(tmp, skFile); err != nil {
 		t.Fatal(err)
@@ -234,7 +230,7 @@ func TestSecretsNeverShown(t *testing.T) {
 	}
 	show("outbox replay stdout", out)
 	show("outbox replay stderr", errOut)
-	second, _ := d.postSample(sampleOptions{Group: "second"}, map[string]string{"Authorization": basic})
+	second, _ := d.postSample(sampleOptions{Group: "second"}, withBearer)
 	waitFor(t, 20*time.Second, "both tickets", func() bool {
 		return len(coc.TicketsBySourceID(first)) == 1 && len(coc.TicketsBySourceID(second)) == 1
 	})
@@ -291,7 +287,7 @@ func TestSecretsNeverShown(t *testing.T) {
 		t.Fatalf("the fake saw %d credential headers", len(sent))
 	}
 
-	secrets := []string{skWrong, skRight, token, bearer, password, wrongTry}
+	secrets := []string{skWrong, skRight, token, bearer, wrongTry}
 	var forbidden []string
 	for _, s := range secrets {
 		forbidden = append(forbidden, s, base64.StdEncoding.EncodeToString([]byte(s)),

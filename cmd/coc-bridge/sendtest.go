@@ -88,7 +88,7 @@ func postWebhook(ctx context.Context, url string, body []byte, cred webhookCrede
 		return 0, "", fmt.Errorf("build request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "coc-bridge-send-test-alert/"+version)
+	req.Header.Set("User-Agent", "coc-bridge-send-test-alert/"+appVersion())
 	switch {
 	case cred.bearer != "":
 		req.Header.Set("Authorization", "Bearer "+cred.bearer)

@@ -5,19 +5,23 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
+	"net/http"
+	"os"
 	"runtime"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"go.uber.org/zap"
+	"go.uber.org/zap/exp/zapslog"
 
 	"github.com/coc-bridge/coc-bridge/bridge"
 	"github.com/coc-bridge/coc-bridge/bridge/postgres"
 	"github.com/coc-bridge/coc-bridge/bridge/sqlite"
 	"github.com/coc-bridge/coc-bridge/client"
-	"github.com/coc-bridge/coc-bridge/mapping"
 )
 
 func serveCommand() command {
@@ -25,8 +29,10 @@ func serveCommand() command {
 		name:    "serve",
 		summary: "run the daemon (the default command)",
 		about: `Serve the Alertmanager webhook on COC_BRIDGE_LISTEN_ADDRESS and deliver tickets to COC.
-Endpoints: POST /api/v1/alerts, GET /metrics, /-/healthy, /-/ready, /api/v1/tickets, /api/v1/outbox, /.
-On SIGTERM or SIGINT it stops accepting, lets in-flight requests and deliveries finish within
+Endpoints: POST /api/v1/alerts, GET /metrics, /-/healthy, /-/ready, /api/v1/tickets, /api/v1/outbox, /,
+POST /-/reload. COC_BRIDGE_WEB_CONFIG_FILE configures TLS, client certificates and basic auth.
+On SIGHUP or POST /-/reload it reloads COC_BRIDGE_MAPPING_FILE, keeping the last good mapping
+when the file is invalid. On SIGTERM or SIGINT it stops accepting, lets in-flight requests and deliveries finish within
 COC_BRIDGE_SHUTDOWN_GRACE, closes the store and exits 0.
 
 Environment variables:
@@ -68,7 +74,7 @@ func (a *app) serve(ctx context.Context, cfg *config, ln net.Listener) error {
 			zap.String("setting", w))
 	}
 	log.Info("listening", zap.String("address", ln.Addr().String()),
-		zap.Bool("tls", cfg.TLSCertFile != ""), zap.String("version", version),
+		zap.String("web_config_file", cfg.WebConfigFile), zap.String("version", appVersion()),
 		zap.String("store", redactStore(cfg.Store)), zap.Bool("dry_run", cfg.DryRun),
 		zap.String("coc_endpoint", cfg.COCEndpoint), zap.String("replica", cfg.ReplicaID))
 	if a.listening != nil {
@@ -82,12 +88,15 @@ func (a *app) serve(ctx context.Context, cfg *config, ln net.Listener) error {
 // daemon is everything serve wires together. close undoes newDaemon in
 // reverse order.
 type daemon struct {
-	cfg     *config
-	log     *zap.Logger
-	reg     *prometheus.Registry
-	store   bridge.Store
-	bridge  *bridge.Bridge
-	closers []func() error
+	cfg      *config
+	log      *zap.Logger
+	reg      *prometheus.Registry
+	store    bridge.Store
+	bridge   *bridge.Bridge
+	auth     bridge.WebhookAuth
+	reloader *reloader
+	hup      <-chan os.Signal
+	closers  []func() error
 }
 
 func newDaemon(ctx context.Context, cfg *config, log *zap.Logger) (_ *daemon, err error) {
@@ -98,26 +107,30 @@ func newDaemon(ctx context.Context, cfg *config, log *zap.Logger) (_ *daemon, er
 		}
 	}()
 	d.reg.MustRegister(collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		versioncollector.NewCollector("coc_bridge"))
 	if d.store, err = openStore(ctx, cfg, log); err != nil {
 		return nil, err
 	}
 	d.closers = append(d.closers, d.store.Close)
-	mapper, err := mapping.New(cfg.mapping)
-	if err != nil {
+	if d.reloader, err = newReloader(cfg, log.Named("reload"), d.reg); err != nil {
 		return nil, configError{fmt.Errorf("mapping: %w", err)}
 	}
+	hup, stop := hangups()
+	d.hup = hup
+	d.closers = append(d.closers, func() error { stop(); return nil })
 	opts := bridge.Options{
-		Store: d.store, Mapper: mapper, DryRun: cfg.DryRun,
-		Logger: log, Registerer: d.reg, Gatherer: d.reg, Version: version,
+		Store: d.store, Mapper: d.reloader.mapper(), DryRun: cfg.DryRun,
+		Logger: log, Registerer: d.reg, Gatherer: d.reg, Version: appVersion(),
 		ReplicaID: cfg.ReplicaID, Workers: cfg.Workers, Lease: cfg.Lease,
 		RetryMaxDelay: cfg.RetryMaxDelay, RefreshInterval: cfg.RefreshInterval,
 		TerminalStatuses: nonEmpty(cfg.TerminalStatuses), ShutdownGrace: cfg.ShutdownGrace,
 		MaxBodyBytes: cfg.MaxBodyBytes, StoreTimeout: cfg.StoreTimeout,
 	}
-	if opts.Auth, err = webhookAuth(cfg); err != nil {
+	if d.auth, err = webhookAuth(cfg); err != nil {
 		return nil, configError{err}
 	}
+	opts.Auth = d.auth
 	if !cfg.DryRun {
 		coc, ready, err := newCOCClient(cfg, log, d.reg)
 		if err != nil {
@@ -143,15 +156,20 @@ func (d *daemon) serve(ctx context.Context, ln net.Listener) error {
 	if err != nil {
 		return fmt.Errorf("http error log: %w", err)
 	}
+	mux := http.NewServeMux()
+	mux.Handle("/-/reload", d.auth.Guard(d.cfg.WebConfigFile, d.reloader))
+	mux.Handle("/", d.bridge.Handler())
+	toolkitLog := slog.New(zapslog.NewHandler(d.log.Named("web").Core(), zapslog.WithCaller(false)))
 	var wg sync.WaitGroup
 	var serveErr, runErr error
 	wg.Go(func() {
 		defer cancel()
-		serveErr = bridge.Serve(ctx, ln, d.bridge.Handler(), bridge.ServerOptions{
-			TLSCertFile: d.cfg.TLSCertFile, TLSKeyFile: d.cfg.TLSKeyFile, ShutdownGrace: d.cfg.ShutdownGrace,
-			ErrorLog: errorLog,
+		serveErr = bridge.Serve(ctx, ln, mux, bridge.ServerOptions{
+			WebConfigFile: d.cfg.WebConfigFile, Public: d.auth.Public, Logger: toolkitLog,
+			ShutdownGrace: d.cfg.ShutdownGrace, ErrorLog: errorLog,
 		})
 	})
+	wg.Go(func() { d.reloader.onHangup(ctx, d.hup) })
 	wg.Go(func() {
 		defer cancel()
 		runErr = d.bridge.Run(ctx)
@@ -205,7 +223,7 @@ func newCOCClient(cfg *config, log *zap.Logger, reg prometheus.Registerer) (*cli
 		QPS: cfg.COCQPS, Burst: cfg.COCBurst,
 		Retry:      client.RetryPolicy{AttemptTimeout: cfg.COCTimeout},
 		Registerer: reg, Logger: log.Named("coc"),
-		UserAgent: fmt.Sprintf("coc-bridge/%s (%s)", version, runtime.Version()),
+		UserAgent: fmt.Sprintf("coc-bridge/%s (%s)", appVersion(), runtime.Version()),
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("build COC client: %w", err)

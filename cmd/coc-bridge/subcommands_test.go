@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sethvargo/go-envconfig"
-
 	"github.com/coc-bridge/coc-bridge/bridge"
 	"github.com/coc-bridge/coc-bridge/client/coctest"
 )
@@ -26,7 +24,7 @@ func TestDemoExit(t *testing.T) {
 	var stdout, stderr syncBuffer
 	env := map[string]string{"COC_BRIDGE_INSTANCE": "demo-test"} // nothing else: the demo needs no setup
 	code := run(ctx, []string{"demo", "--exit", "--store", filepath.Join(t.TempDir(), "demo.db")},
-		envconfig.MapLookuper(env), &stdout, &stderr)
+		environ(env), &stdout, &stderr)
 	if code != exitOK {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
 	}
@@ -45,7 +43,7 @@ func TestRender(t *testing.T) {
 	render := func(t *testing.T, stdin string, args ...string) []map[string]any {
 		t.Helper()
 		var stdout, stderr syncBuffer
-		a := &app{env: envconfig.MapLookuper(env), stdin: strings.NewReader(stdin), stdout: &stdout, stderr: &stderr}
+		a := &app{env: environ(env), stdin: strings.NewReader(stdin), stdout: &stdout, stderr: &stderr}
 		if code := a.exit(a.run(t.Context(), append([]string{"render"}, args...))); code != exitOK {
 			t.Fatalf("render %v: exit %d: %s", args, code, stderr.String())
 		}
@@ -165,7 +163,7 @@ func TestFakeCOCCommand(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	var stdout, stderr syncBuffer
 	addr := make(chan string, 1)
-	a := &app{env: envconfig.MapLookuper(map[string]string{"COC_BRIDGE_COC_SECRET_KEY": "users-own-sk"}),
+	a := &app{env: environ(map[string]string{"COC_BRIDGE_COC_SECRET_KEY": "users-own-sk"}),
 		stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,
 		listening: func(ad net.Addr) { addr <- ad.String() }}
 	done := make(chan int, 1)

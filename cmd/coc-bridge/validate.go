@@ -1,15 +1,16 @@
 package main
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 
+	"github.com/coc-bridge/coc-bridge/bridge"
 	"github.com/coc-bridge/coc-bridge/client"
 	"github.com/coc-bridge/coc-bridge/mapping"
 )
@@ -29,8 +30,12 @@ func (c *config) validate() error {
 	if _, _, err := net.SplitHostPort(c.ListenAddress); err != nil {
 		add(c.invalid("COC_BRIDGE_LISTEN_ADDRESS", "must be host:port, such as :9096 or 127.0.0.1:9096"))
 	}
-	add(c.validateTLS())
-	add(c.validateWebhookAuth())
+	if c.WebConfigFile != "" {
+		if err := bridge.ValidateWebConfig(c.WebConfigFile); err != nil {
+			add(fmt.Errorf("COC_BRIDGE_WEB_CONFIG_FILE=%q: %w", c.WebConfigFile, errors.Unwrap(err)))
+		}
+	}
+	add(c.secretSource("COC_BRIDGE_WEBHOOK_BEARER_TOKEN"))
 	add(c.positive("COC_BRIDGE_MAX_BODY_BYTES", c.MaxBodyBytes > 0))
 	add(c.positive("COC_BRIDGE_SHUTDOWN_GRACE", c.ShutdownGrace > 0))
 
@@ -78,49 +83,16 @@ func (c *config) validateCOC() error {
 	return errors.Join(errs...)
 }
 
-// secretSource checks that a value and its _FILE variant are not both set
-// and that the file, when named, is readable and not empty.
+// secretSource checks that the file of a _FILE variable, when named, is
+// readable and not empty (resolve has checked that the value and the file
+// are not both set).
 func (c *config) secretSource(name string) error {
 	file := name + "_FILE"
 	if !c.set(file) {
 		return nil
 	}
-	if c.set(name) {
-		return bothSet(name)
-	}
 	_, err := readSecretFile(file, c.raw[file])
 	return err
-}
-
-func (c *config) validateTLS() error {
-	cert, key := c.TLSCertFile, c.TLSKeyFile
-	switch {
-	case cert == "" && key == "":
-		return nil
-	case key == "":
-		return errors.New("COC_BRIDGE_TLS_CERT_FILE is set but COC_BRIDGE_TLS_KEY_FILE is not: set both to serve HTTPS")
-	case cert == "":
-		return errors.New("COC_BRIDGE_TLS_KEY_FILE is set but COC_BRIDGE_TLS_CERT_FILE is not: set both to serve HTTPS")
-	}
-	if _, err := tls.LoadX509KeyPair(cert, key); err != nil {
-		return fmt.Errorf("COC_BRIDGE_TLS_CERT_FILE=%q, COC_BRIDGE_TLS_KEY_FILE=%q: %w", cert, key, err)
-	}
-	return nil
-}
-
-func (c *config) validateWebhookAuth() error {
-	errs := []error{
-		c.secretSource("COC_BRIDGE_WEBHOOK_BEARER_TOKEN"),
-		c.secretSource("COC_BRIDGE_WEBHOOK_BASIC_PASSWORD"),
-	}
-	hasPassword := c.WebhookBasicPassword != "" || c.WebhookBasicPasswordFile != ""
-	switch {
-	case c.WebhookBasicUser != "" && !hasPassword:
-		errs = append(errs, errors.New("COC_BRIDGE_WEBHOOK_BASIC_USER is set but COC_BRIDGE_WEBHOOK_BASIC_PASSWORD (or _FILE) is not"))
-	case c.WebhookBasicUser == "" && hasPassword:
-		errs = append(errs, errors.New("COC_BRIDGE_WEBHOOK_BASIC_PASSWORD (or _FILE) is set but COC_BRIDGE_WEBHOOK_BASIC_USER is not"))
-	}
-	return errors.Join(errs...)
 }
 
 func (c *config) validateStore() error {
@@ -177,27 +149,16 @@ func (c *config) positive(name string, ok bool) error {
 }
 
 func (c *config) invalid(name, want string) error {
+	c.reported[name] = true
 	return fmt.Errorf("%s=%q: %s", name, c.value(name), want)
 }
 
 // mappingConfig overlays the env values on mapping.DefaultConfig, then the
 // mapping file on that, and validates the result. Problems with a variable
-// in skip (already reported) are left out.
-func (c *config) mappingConfig(skip map[string]bool) (mapping.Config, error) {
+// validate already reported are left out.
+func (c *config) mappingConfig() (mapping.Config, error) {
 	m := mapping.DefaultConfig()
-	m.Instance = c.Instance
-	m.DedupeBy = mapping.KeyMode(c.DedupeBy)
-	m.Fields.TicketType = c.TicketType
-	m.Fields.EnterpriseProject = c.EnterpriseProject
-	m.Fields.VirtualScheduleType = c.VirtualScheduleType
-	m.Fields.IssueContactPerson = c.IssueContactPerson
-	m.Fields.ScheduleScenes = c.ScheduleScenes
-	m.Fields.VirtualScheduleRole = c.VirtualScheduleRole
-	m.Fields.Source = c.Source
-	m.SeverityLabel = c.SeverityLabel
-	m.DefaultLevel = c.DefaultLevel
-	m.RegionLabels = nonEmpty(c.RegionLabels)
-	m.DefaultRegion = c.DefaultRegion
+	c.applyMappingVariables(&m)
 	if c.MappingFile != "" {
 		data, err := os.ReadFile(c.MappingFile)
 		if err != nil {
@@ -207,41 +168,89 @@ func (c *config) mappingConfig(skip map[string]bool) (mapping.Config, error) {
 			return m, fmt.Errorf("COC_BRIDGE_MAPPING_FILE=%q: %w", c.MappingFile, err)
 		}
 	}
-	if err := m.Validate(); err != nil {
-		return m, c.nameMappingVariables(err, skip)
-	}
-	return m, nil
+	return m, c.nameSettings(m.Validate())
 }
 
-// nameMappingVariables rewrites mapping's "setting: problem" lines so that
-// each names the variable (or the mapping file) that sets the setting.
-func (c *config) nameMappingVariables(err error, skip map[string]bool) error {
+// applyMappingVariables sets, for every variable with a mapping tag, the
+// mapping.Config setting the tag names (its yaml path, such as
+// fields.ticket_type). The tag is the one place that ties a variable to a
+// setting: this, the error messages and check-config all read it.
+func (c *config) applyMappingVariables(m *mapping.Config) {
+	rv := reflect.ValueOf(c).Elem()
+	for _, v := range envVars() {
+		if v.Mapping == "" {
+			continue
+		}
+		src := rv.Field(v.Index)
+		if list, ok := src.Interface().([]string); ok {
+			src = reflect.ValueOf(nonEmpty(list))
+		}
+		dst := mappingSetting(reflect.ValueOf(m).Elem(), v.Mapping)
+		dst.Set(src.Convert(dst.Type()))
+	}
+}
+
+// mappingSetting returns the field of a mapping.Config value that a dotted
+// yaml path names. The paths are this package's constant tags, checked by
+// TestMappingTagsNameSettings: an unknown one is a programming error.
+func mappingSetting(v reflect.Value, path string) reflect.Value {
+	for _, key := range strings.Split(path, ".") {
+		t, found := v.Type(), false
+		for i := range t.NumField() {
+			if name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); name == key {
+				v, found = v.Field(i), true
+				break
+			}
+		}
+		if !found {
+			panic(fmt.Sprintf("mapping tag %q: no such mapping setting", path))
+		}
+	}
+	return v
+}
+
+// nameSettings rewrites mapping's problems (one *mapping.SettingError each)
+// so that each names the variable (or the mapping file) that sets the
+// setting. Problems with a variable validate already reported are dropped.
+func (c *config) nameSettings(err error) error {
+	if err == nil {
+		return nil
+	}
 	vars := map[string]string{}
 	for _, v := range envVars() {
 		if v.Mapping != "" {
 			vars[v.Mapping] = v.Name
 		}
 	}
-	var lines []string
-	for _, line := range strings.Split(err.Error(), "\n") {
-		setting, problem, _ := strings.Cut(line, ": ")
-		name, known := vars[strings.SplitN(setting, "[", 2)[0]]
+	var out []error
+	for _, e := range joined(err) {
+		var se *mapping.SettingError
+		if !errors.As(e, &se) {
+			out = append(out, fmt.Errorf("mapping: %w", e))
+			continue
+		}
+		name, known := vars[strings.SplitN(se.Setting, "[", 2)[0]]
 		switch {
-		case skip[name]:
+		case c.reported[name]:
 		case known && c.MappingFile == "":
-			lines = append(lines, name+": "+problem)
+			out = append(out, fmt.Errorf("%s: %s", name, se.Problem))
 		case known:
-			lines = append(lines, fmt.Sprintf("%s (or %s in COC_BRIDGE_MAPPING_FILE): %s", name, setting, problem))
+			out = append(out, fmt.Errorf("%s (or %s in COC_BRIDGE_MAPPING_FILE): %s", name, se.Setting, se.Problem))
 		case c.MappingFile != "":
-			lines = append(lines, fmt.Sprintf("COC_BRIDGE_MAPPING_FILE=%q: %s", c.MappingFile, line))
+			out = append(out, fmt.Errorf("COC_BRIDGE_MAPPING_FILE=%q: %w", c.MappingFile, se))
 		default:
-			lines = append(lines, "mapping: "+line)
+			out = append(out, fmt.Errorf("mapping: %w", se))
 		}
 	}
-	if len(lines) == 0 {
-		return nil
+	return errors.Join(out...)
+}
+
+// joined returns the errors an errors.Join holds, or err alone.
+func joined(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
 	}
-	return errors.New(strings.Join(lines, "\n"))
+	return []error{err}
 }
 
 // nonEmpty trims the items of a comma list and drops empty ones.

@@ -1,0 +1,15 @@
+package bridge
+
+import "github.com/coc-bridge/coc-bridge/mapping"
+
+// Mapper turns notifications into issue keys, levels and tickets.
+// *mapping.Mapper implements it; the daemon passes a value that swaps the
+// mapper when the mapping file is reloaded, so each call uses the
+// configuration in force at that moment (a queued delivery renders with the
+// configuration in force when it is sent).
+type Mapper interface {
+	Split(msg *mapping.Message) []*mapping.Message
+	Key(msg *mapping.Message) string
+	Level(msg *mapping.Message) (level string, unknown int)
+	Map(msg *mapping.Message, opts mapping.MapOptions) (mapping.Ticket, error)
+}
