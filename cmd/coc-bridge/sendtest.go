@@ -10,8 +10,8 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 )
