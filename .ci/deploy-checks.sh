@@ -158,9 +158,17 @@ must_fail() {
 must_fail "a SQLite file serves exactly one replica" --set replicaCount=2
 must_fail "a SQLite file serves exactly one replica" --set replicaCount=3 --set store.type=sqlite --set persistence.enabled=false
 must_fail "set postgres.dsn" --set store.type=postgres
-must_fail "store.type must be" --set store.type=mysql
+must_fail "at '/store/type': value must be one of 'sqlite', 'postgres'" --set store.type=mysql
 must_fail "must be a postgres:// or postgresql:// URL" --set store.type=postgres --set postgres.dsn=host=db
-must_fail "config.dedupeBy must be" --set config.dedupeBy=ticket
+must_fail "at '/config/dedupeBy': value must be one of 'group', 'alert', 'groupkey'" --set config.dedupeBy=ticket
+# values.schema.json: types, enums, and no key the chart does not know.
+must_fail "at '/replicaCount': got string, want integer" --set replicaCount=two
+must_fail "at '/config/qps': got string, want number" --set config.qps=fast
+must_fail "at '/config': additional properties 'qpss' not allowed" --set config.qpss=5
+must_fail "additional properties 'replicas' not allowed" --set replicas=2
+must_fail "at '/config/logLevel': value must be one of" --set config.logLevel=loud
+must_fail "at '/config/defaultLevel': value must be one of" --set config.defaultLevel=issues_level_5000
+must_fail "at '/webConfig': additional properties 'existingSecretName' not allowed" --set webConfig.existingSecretName=x
 must_fail "not both" --set coc.existingSecret=x --set coc.accessKey=y
 
 step "the chart's PrometheusRule is deploy/prometheus/coc-bridge-rules.yaml: promtool check rules on the rendered spec"

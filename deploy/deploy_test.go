@@ -185,7 +185,7 @@ func registeredMetrics(t *testing.T) metricSet {
 	t.Helper()
 	s := metricSet{plain: map[string]bool{}, histograms: map[string]bool{}}
 	fset := token.NewFileSet()
-	for _, dir := range []string{"../bridge", "../client"} {
+	for _, dir := range []string{"../bridge", "../client", "../cmd"} {
 		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
@@ -201,6 +201,17 @@ func registeredMetrics(t *testing.T) metricSet {
 				return err
 			}
 			ast.Inspect(f, func(n ast.Node) bool {
+				// client_golang's version collector: NewCollector("coc_bridge")
+				// registers coc_bridge_build_info.
+				if call, ok := n.(*ast.CallExpr); ok {
+					if sel, ok := call.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "NewCollector" && len(call.Args) == 1 {
+						if bl, ok := call.Args[0].(*ast.BasicLit); ok && bl.Kind == token.STRING {
+							if prog, err := strconv.Unquote(bl.Value); err == nil {
+								s.plain[prog+"_build_info"] = true
+							}
+						}
+					}
+				}
 				lit, ok := n.(*ast.CompositeLit)
 				if !ok {
 					return true
@@ -240,7 +251,7 @@ func registeredMetrics(t *testing.T) metricSet {
 		}
 	}
 	if len(s.plain)+len(s.histograms) == 0 {
-		t.Fatal("found no metric names in bridge/ and client/")
+		t.Fatal("found no metric names in bridge/, client/ and cmd/")
 	}
 	return s
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5"
 	"go.uber.org/zap"
 
 	"github.com/coc-bridge/coc-bridge/bridge"
@@ -131,6 +132,8 @@ func (a *app) withStore(ctx context.Context, f func(bridge.Store) error) error {
 		if _, err := os.Stat(cfg.Store); errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("store %s does not exist (check COC_BRIDGE_STORE)", cfg.Store)
 		}
+	} else if err := requirePostgresSchema(ctx, cfg.Store); err != nil {
+		return err
 	}
 	// Operator commands log only warnings and errors, on stderr.
 	level := cfg.LogLevel
@@ -152,6 +155,28 @@ func (a *app) withStore(ctx context.Context, f func(bridge.Store) error) error {
 		}
 	}()
 	return f(s)
+}
+
+// requirePostgresSchema refuses a PostgreSQL database without the bridge's
+// tables: opening the store would create them (serve's migrations), and an
+// operator command pointed at the wrong database must not change it.
+func requirePostgresSchema(ctx context.Context, dsn string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return fmt.Errorf("open store %s: %w", redactStore(dsn), err)
+	}
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+	var found bool
+	if err := conn.QueryRow(ctx, `SELECT to_regclass('coc_bridge_schema_migrations') IS NOT NULL`).Scan(&found); err != nil {
+		return fmt.Errorf("store %s: look for the bridge's tables: %w", redactStore(dsn), err)
+	}
+	if !found {
+		return fmt.Errorf("store %s has no coc-bridge schema (in its search_path); is this the right database? "+
+			"(coc-bridge serve creates the schema)", redactStore(dsn))
+	}
+	return nil
 }
 
 func printLedger(w io.Writer, entries []bridge.LedgerEntry) error {

@@ -452,3 +452,30 @@ func runCmd(t *testing.T, env map[string]string, args ...string) (int, string, s
 	code := run(t.Context(), args, environ(env), &stdout, &stderr)
 	return code, stdout.String(), stderr.String()
 }
+
+// Every mapping tag names a setting of mapping.Config, and each variable
+// with one lands in that setting.
+func TestMappingTagsNameSettings(t *testing.T) {
+	t.Parallel()
+	cfg, err := loadConfig(context.Background(), environ(with(minimalEnv(),
+		"COC_BRIDGE_INSTANCE", "prod-eu", "COC_BRIDGE_TICKET_TYPE", "issues_type_2000",
+		"COC_BRIDGE_REGION_LABELS", "region, zone", "COC_BRIDGE_DEFAULT_REGION", "eu-west-101")), needAll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := cfg.mapping
+	if m.Instance != "prod-eu" || m.Fields.TicketType != "issues_type_2000" || m.DefaultRegion != "eu-west-101" ||
+		strings.Join(m.RegionLabels, ",") != "region,zone" || m.Fields.IssueContactPerson != testContact {
+		t.Errorf("mapping from the variables = %+v", m)
+	}
+	n := 0
+	for _, v := range envVars() {
+		if v.Mapping != "" {
+			n++
+			mappingSetting(reflect.ValueOf(&m).Elem(), v.Mapping) // panics on an unknown setting
+		}
+	}
+	if n != 13 {
+		t.Errorf("%d variables set mapping settings, want the 13 documented", n)
+	}
+}

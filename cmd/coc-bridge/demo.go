@@ -137,7 +137,7 @@ func demoEnv(env environ, fakeURL string, o demoOptions) environ {
 // demoRun posts the sample, waits for its ticket at the fake and prints it.
 func (a *app) demoRun(ctx context.Context, o demoOptions, fake *coctest.Server, bridgeURL, fakeURL string, serveDone <-chan struct{}) error {
 	webhook := bridgeURL + "/api/v1/alerts"
-	status, answer, err := postWebhook(ctx, webhook, sampleNotification(sampleOptions{}), webhookCredentials{})
+	status, answer, err := postWebhook(ctx, &http.Client{}, webhook, sampleNotification(sampleOptions{}), webhookCredentials{})
 	if err != nil {
 		return err
 	}

@@ -59,3 +59,24 @@ func postgresSchema(t *testing.T, dsn string) string {
 	t.Helper()
 	return pgtest.SchemaDSN(t, dsn, "coc_bridge_cmd_")
 }
+
+// An operator command on a PostgreSQL database without the bridge's schema
+// says so and creates nothing.
+func TestTicketsOnEmptyPostgresSchema(t *testing.T) {
+	dsn := os.Getenv("COC_BRIDGE_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		t.Skip("set COC_BRIDGE_TEST_POSTGRES_DSN=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run the PostgreSQL tests")
+	}
+	t.Parallel()
+	store := postgresSchema(t, dsn)
+	for _, args := range [][]string{{"tickets"}, {"outbox"}} {
+		code, stdout, stderr := runCmd(t, map[string]string{"COC_BRIDGE_STORE": store}, args...)
+		if code != exitFailure || !strings.Contains(stderr, "no coc-bridge schema") || !strings.Contains(stderr, "is this the right database?") {
+			t.Errorf("%v on an empty schema: exit %d\n%s%s", args, code, stdout, stderr)
+		}
+	}
+	// Still empty: a second look finds no schema either.
+	if code, _, stderr := runCmd(t, map[string]string{"COC_BRIDGE_STORE": store}, "tickets"); code != exitFailure || !strings.Contains(stderr, "no coc-bridge schema") {
+		t.Errorf("the first command created the schema: exit %d %s", code, stderr)
+	}
+}

@@ -293,3 +293,37 @@ func (c testCert) pair(t *testing.T) tls.Certificate {
 	}
 	return p
 }
+
+// send-test-alert reaches a TLS bridge with --ca-file, and without --url
+// posts to the port of COC_BRIDGE_LISTEN_ADDRESS.
+func TestSendTestAlertCAFileAndListenAddress(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ca := newTestCA(t)
+	ca.issue(t, "coc-bridge", x509.ExtKeyUsageServerAuth).write(t, filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key"))
+	caFile := filepath.Join(dir, "ca.crt")
+	if err := os.WriteFile(caFile, ca.certPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := testEnv(t, "http://127.0.0.1:1")
+	env["COC_BRIDGE_DRY_RUN"] = "true"
+	env["COC_BRIDGE_WEB_CONFIG_FILE"] = webConfig(t, dir, "tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n")
+	d := startServe(t, env)
+	https := strings.Replace(d.url, "http://", "https://", 1)
+	if code, out, errOut := runCmd(t, nil, "send-test-alert", "--url", https, "--ca-file", caFile); code != exitOK || !strings.Contains(out, "200 OK") {
+		t.Errorf("with --ca-file: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := runCmd(t, nil, "send-test-alert", "--url", https); code != exitFailure || !strings.Contains(errOut, "certificate") {
+		t.Errorf("without --ca-file: exit %d, want 1 with a certificate error: %s", code, errOut)
+	}
+	d.stop()
+
+	plain := testEnv(t, "http://127.0.0.1:1")
+	plain["COC_BRIDGE_DRY_RUN"] = "true"
+	d = startServe(t, plain)
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(d.url, "http://"))
+	code, out, errOut := runCmd(t, map[string]string{"COC_BRIDGE_LISTEN_ADDRESS": ":" + port}, "send-test-alert")
+	if code != exitOK || !strings.Contains(out, "POST http://localhost:"+port+"/api/v1/alerts: 200") {
+		t.Errorf("with COC_BRIDGE_LISTEN_ADDRESS=:%s: exit %d\n%s%s", port, code, out, errOut)
+	}
+}

@@ -73,7 +73,7 @@ func dockerfile(args []string) error {
 			build = in.args
 		}
 	}
-	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", `-ldflags "-s -w -X main.version=${VERSION}"`, "./cmd/coc-bridge"} {
+	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", `-ldflags "-s -w -X github.com/prometheus/common/version.Version=${VERSION} -X github.com/prometheus/common/version.Revision=${REVISION} -X github.com/prometheus/common/version.Branch=${BRANCH}"`, "./cmd/coc-bridge"} {
 		if !strings.Contains(build, want) {
 			p.addf("the builder's go build must contain %s", want)
 		}
