@@ -191,16 +191,11 @@ func (c Config) resolvePolicy(r *Receiver) Policy {
 
 // mergeSolution returns base with the set values of over.
 func mergeSolution(base, over SolutionFields) SolutionFields {
-	set := func(dst *string, src string) {
-		if src != "" {
-			*dst = src
-		}
-	}
-	set(&base.RootCauseCloudService, over.RootCauseCloudService)
-	set(&base.RootCauseType, over.RootCauseType)
-	set(&base.RootCauseComment, over.RootCauseComment)
-	set(&base.IssueVersion, over.IssueVersion)
-	set(&base.Regions, over.Regions)
+	setString(&base.RootCauseCloudService, over.RootCauseCloudService)
+	setString(&base.RootCauseType, over.RootCauseType)
+	setString(&base.RootCauseComment, over.RootCauseComment)
+	setString(&base.IssueVersion, over.IssueVersion)
+	setString(&base.Regions, over.Regions)
 	if over.IsCommonIssue != nil {
 		base.IsCommonIssue = over.IsCommonIssue
 	}

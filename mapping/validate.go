@@ -3,8 +3,9 @@ package mapping
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -127,12 +128,7 @@ func (c Config) Validate() error {
 	v.template(root, "title", c.Title, true)
 	v.template(root, "description", c.Description, true)
 
-	names := make([]string, 0, len(c.Receivers))
-	for name := range c.Receivers {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(c.Receivers)) {
 		r := c.Receivers[name]
 		p := fmt.Sprintf("receivers[%q].", name)
 		if name == "" {
@@ -177,12 +173,7 @@ func (c Config) warnings() []error {
 	var v validator
 	v.owner("fields.", c.Fields)
 	globalOwnerOK := len(v.errs) == 0
-	names := make([]string, 0, len(c.Receivers))
-	for name := range c.Receivers {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(c.Receivers)) {
 		r := c.Receivers[name]
 		// The owner rules hold for the receiver's effective fields; report
 		// them here only when the receiver changes the owner, or when the
@@ -258,11 +249,7 @@ func (v *validator) owner(p string, f Fields) {
 
 // levels checks a severity table.
 func (v *validator) levels(field string, levels map[string]string) {
-	keys := make([]string, 0, len(levels))
-	for k := range levels {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(levels))
 	seen := make(map[string]string, len(keys))
 	for _, k := range keys {
 		norm := normalizeSeverity(k)
@@ -293,6 +280,13 @@ func (v *validator) template(root *templateRoot, field, text string, required bo
 	}
 }
 
+// setString sets *dst to src unless src is empty (not set).
+func setString(dst *string, src string) {
+	if src != "" {
+		*dst = src
+	}
+}
+
 // mergeFields returns base with the non-empty values of over. When over
 // changes the owner type, the owner fields (issue_contact_person,
 // schedule_scenes, virtual_schedule_role) are not inherited: a shift's
@@ -301,19 +295,14 @@ func mergeFields(base, over Fields) Fields {
 	if over.VirtualScheduleType != "" && over.VirtualScheduleType != base.VirtualScheduleType {
 		base.IssueContactPerson, base.ScheduleScenes, base.VirtualScheduleRole = "", "", ""
 	}
-	set := func(dst *string, src string) {
-		if src != "" {
-			*dst = src
-		}
-	}
-	set(&base.TicketType, over.TicketType)
-	set(&base.EnterpriseProject, over.EnterpriseProject)
-	set(&base.VirtualScheduleType, over.VirtualScheduleType)
-	set(&base.IssueContactPerson, over.IssueContactPerson)
-	set(&base.ScheduleScenes, over.ScheduleScenes)
-	set(&base.VirtualScheduleRole, over.VirtualScheduleRole)
-	set(&base.RootCauseCloudService, over.RootCauseCloudService)
-	set(&base.Source, over.Source)
+	setString(&base.TicketType, over.TicketType)
+	setString(&base.EnterpriseProject, over.EnterpriseProject)
+	setString(&base.VirtualScheduleType, over.VirtualScheduleType)
+	setString(&base.IssueContactPerson, over.IssueContactPerson)
+	setString(&base.ScheduleScenes, over.ScheduleScenes)
+	setString(&base.VirtualScheduleRole, over.VirtualScheduleRole)
+	setString(&base.RootCauseCloudService, over.RootCauseCloudService)
+	setString(&base.Source, over.Source)
 	if over.IsStartProcess != nil {
 		v := *over.IsStartProcess
 		base.IsStartProcess = &v

@@ -146,16 +146,11 @@ func (s *Store) Complete(ctx context.Context, c bridge.Completion) error {
 // Retry implements bridge.Store.
 func (s *Store) Retry(ctx context.Context, r bridge.RetryRequest) error {
 	r = r.Safe()
-	lost := false
-	err := s.one(func(db querier) error {
-		tag, err := db.Exec(ctx, s.q(`UPDATE {outbox} SET next_attempt = $1, last_error = $2, lookup_first = $3,
-			lease_owner = NULL, lease_until = NULL
-			WHERE id = $4 AND state = 'pending' AND lease_owner = $5`),
-			utc(r.NextAttempt), r.LastError, r.LookupFirst, r.ID, r.Owner)
-		lost = err == nil && tag.RowsAffected() == 0
-		return err
-	})
-	return lease.Result("retry", r.ID, r.Owner, lost, err)
+	n, err := s.update(ctx, `UPDATE {outbox} SET next_attempt = $1, last_error = $2, lookup_first = $3,
+		lease_owner = NULL, lease_until = NULL
+		WHERE id = $4 AND state = 'pending' AND lease_owner = $5`,
+		utc(r.NextAttempt), r.LastError, r.LookupFirst, r.ID, r.Owner)
+	return lease.Result("retry", r.ID, r.Owner, n == 0, err)
 }
 
 // DeadLetter implements bridge.Store.
@@ -193,20 +188,15 @@ func (s *Store) Expedite(ctx context.Context, r bridge.ExpediteRequest) (int, er
 	if r.Limit > 0 {
 		limit = &r.Limit
 	}
-	n := 0
-	err := s.one(func(db querier) error {
-		tag, err := db.Exec(ctx, s.q(`WITH later AS MATERIALIZED (
-				SELECT id FROM {outbox}
-				WHERE state = 'pending' AND next_attempt > $1
-					AND next_attempt > CASE WHEN lookup_first THEN $2 ELSE $1 END
-				ORDER BY next_attempt, id
-				LIMIT $3
-				FOR UPDATE SKIP LOCKED)
-			UPDATE {outbox} o SET next_attempt = CASE WHEN o.lookup_first THEN $2 ELSE $1 END
-			FROM later WHERE o.id = later.id`), due, lookupDue, limit)
-		n = int(tag.RowsAffected())
-		return err
-	})
+	n, err := s.update(ctx, `WITH later AS MATERIALIZED (
+			SELECT id FROM {outbox}
+			WHERE state = 'pending' AND next_attempt > $1
+				AND next_attempt > CASE WHEN lookup_first THEN $2 ELSE $1 END
+			ORDER BY next_attempt, id
+			LIMIT $3
+			FOR UPDATE SKIP LOCKED)
+		UPDATE {outbox} o SET next_attempt = CASE WHEN o.lookup_first THEN $2 ELSE $1 END
+		FROM later WHERE o.id = later.id`, due, lookupDue, limit)
 	if err != nil {
 		return 0, fmt.Errorf("expedite outbox items: %w", err)
 	}

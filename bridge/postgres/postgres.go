@@ -186,6 +186,18 @@ func (s *Store) one(fn func(db querier) error) error {
 	return fn(s.pool)
 }
 
+// update runs query, one statement with the table names of s.q, and
+// returns the number of rows it changed.
+func (s *Store) update(ctx context.Context, query string, args ...any) (int, error) {
+	n := 0
+	err := s.one(func(db querier) error {
+		tag, err := db.Exec(ctx, s.q(query), args...)
+		n = int(tag.RowsAffected())
+		return err
+	})
+	return n, err
+}
+
 // prefixed qualifies each column of a comma-separated list with alias.
 func prefixed(alias, cols string) string {
 	parts := strings.Split(cols, ",")

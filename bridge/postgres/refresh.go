@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/coc-bridge/coc-bridge/bridge"
+	"github.com/coc-bridge/coc-bridge/bridge/internal/ledger"
 )
 
 // DueForRefresh implements bridge.Store. Entries come oldest check first; a
@@ -78,23 +79,11 @@ func (r sinceRow) Scan(dest ...any) error { return r.Row.Scan(append(dest, r.sin
 // Release implements bridge.Store.
 func (s *Store) Release(ctx context.Context, r bridge.Release) error {
 	r = r.Safe()
-	found := false
-	err := s.one(func(db querier) error {
-		tag, err := db.Exec(ctx, s.q(`UPDATE {ledger} SET state = 'closed', ticket_status = $1,
-			closed_at = $2, updated_at = $2
-			WHERE key = $3 AND ticket_id = $4 AND ticket_id <> '' AND state = 'open'`),
-			r.Status, utc(r.Now), r.Key, r.TicketID)
-		found = err == nil && tag.RowsAffected() > 0
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("release ticket %s of key %s: %w", r.TicketID, r.Key, err)
-	}
-	if !found {
-		return fmt.Errorf("release ticket %s of key %s: no open entry with that ticket: %w",
-			r.TicketID, r.Key, bridge.ErrNotFound)
-	}
-	return nil
+	n, err := s.update(ctx, `UPDATE {ledger} SET state = 'closed', ticket_status = $1,
+		closed_at = $2, updated_at = $2
+		WHERE key = $3 AND ticket_id = $4 AND ticket_id <> '' AND state = 'open'`,
+		r.Status, utc(r.Now), r.Key, r.TicketID)
+	return ledger.Result("release", r.TicketID, r.Key, n, err)
 }
 
 // RecordCheck implements bridge.Store. An empty Status keeps the last one
@@ -102,21 +91,9 @@ func (s *Store) Release(ctx context.Context, r bridge.Release) error {
 // ErrNotFound when the key has no open entry with that ticket.
 func (s *Store) RecordCheck(ctx context.Context, c bridge.Check) error {
 	c = c.Safe()
-	found := false
-	err := s.one(func(db querier) error {
-		tag, err := db.Exec(ctx, s.q(`UPDATE {ledger}
-			SET ticket_status = CASE WHEN $1::text = '' THEN ticket_status ELSE $1 END, last_error = $2, checked_at = $3
-			WHERE key = $4 AND ticket_id = $5 AND ticket_id <> '' AND state = 'open'`),
-			c.Status, c.Error, utc(c.Now), c.Key, c.TicketID)
-		found = err == nil && tag.RowsAffected() > 0
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("record check of ticket %s: %w", c.TicketID, err)
-	}
-	if !found {
-		return fmt.Errorf("record check of ticket %s of key %s: no open entry with that ticket: %w",
-			c.TicketID, c.Key, bridge.ErrNotFound)
-	}
-	return nil
+	n, err := s.update(ctx, `UPDATE {ledger}
+		SET ticket_status = CASE WHEN $1::text = '' THEN ticket_status ELSE $1 END, last_error = $2, checked_at = $3
+		WHERE key = $4 AND ticket_id = $5 AND ticket_id <> '' AND state = 'open'`,
+		c.Status, c.Error, utc(c.Now), c.Key, c.TicketID)
+	return ledger.Result("record check of", c.TicketID, c.Key, n, err)
 }

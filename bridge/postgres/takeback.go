@@ -15,15 +15,10 @@ func (s *Store) TakeBack(ctx context.Context, r bridge.TakeBackRequest) (int, er
 	if r.Replica == "" {
 		return 0, errors.New("take back leases: empty replica id")
 	}
-	n := 0
-	err := s.one(func(db querier) error {
-		tag, err := db.Exec(ctx, s.q(`UPDATE {outbox} SET lease_until = $1
-			WHERE state = 'pending' AND lease_until > $1
-				AND (lease_owner = $2 OR left(lease_owner, length($2) + 1) = $2 || '/')`),
-			utc(r.Now), r.Replica)
-		n = int(tag.RowsAffected())
-		return err
-	})
+	n, err := s.update(ctx, `UPDATE {outbox} SET lease_until = $1
+		WHERE state = 'pending' AND lease_until > $1
+			AND (lease_owner = $2 OR left(lease_owner, length($2) + 1) = $2 || '/')`,
+		utc(r.Now), r.Replica)
 	if err != nil {
 		return 0, fmt.Errorf("take back leases: %w", err)
 	}

@@ -18,6 +18,22 @@ func (s *Store) do(ctx context.Context, fn writeFunc) error {
 	return s.write(ctx, fn)
 }
 
+// update runs query, one statement, as a write call and returns the number
+// of rows it changed.
+func (s *Store) update(ctx context.Context, query string, args ...any) (int, error) {
+	n := 0
+	err := s.do(ctx, func(ctx context.Context, tx *wtx) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		changed, err := res.RowsAffected()
+		n = int(changed)
+		return err
+	})
+	return n, err
+}
+
 // Accept implements bridge.Store. The whole batch is one write call, so one
 // commit; the writer is the only writer, so key order needs no locks here.
 func (s *Store) Accept(ctx context.Context, batch ...bridge.Notification) ([]bridge.AcceptResult, error) {

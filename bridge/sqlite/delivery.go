@@ -144,20 +144,11 @@ func (s *Store) Complete(ctx context.Context, c bridge.Completion) error {
 // Retry implements bridge.Store.
 func (s *Store) Retry(ctx context.Context, r bridge.RetryRequest) error {
 	r = r.Safe()
-	lost := false
-	err := s.do(ctx, func(ctx context.Context, tx *wtx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE outbox SET next_attempt = ?, last_error = ?, lookup_first = ?,
-			lease_owner = NULL, lease_until = NULL
-			WHERE id = ? AND state = 'pending' AND lease_owner = ?`,
-			micros(r.NextAttempt), r.LastError, r.LookupFirst, r.ID, r.Owner)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		lost = n == 0
-		return err
-	})
-	return lease.Result("retry", r.ID, r.Owner, lost, err)
+	n, err := s.update(ctx, `UPDATE outbox SET next_attempt = ?, last_error = ?, lookup_first = ?,
+		lease_owner = NULL, lease_until = NULL
+		WHERE id = ? AND state = 'pending' AND lease_owner = ?`,
+		micros(r.NextAttempt), r.LastError, r.LookupFirst, r.ID, r.Owner)
+	return lease.Result("retry", r.ID, r.Owner, n == 0, err)
 }
 
 // DeadLetter implements bridge.Store.
@@ -198,16 +189,7 @@ const expediteQuery = `UPDATE outbox SET next_attempt = CASE WHEN lookup_first T
 func (s *Store) Expedite(ctx context.Context, r bridge.ExpediteRequest) (int, error) {
 	due := micros(r.Due)
 	lookupDue := max(due, micros(r.LookupDue))
-	n := 0
-	err := s.do(ctx, func(ctx context.Context, tx *wtx) error {
-		res, err := tx.ExecContext(ctx, expediteQuery, lookupDue, due, due, lookupDue, due, limit(r.Limit))
-		if err != nil {
-			return err
-		}
-		changed, err := res.RowsAffected()
-		n = int(changed)
-		return err
-	})
+	n, err := s.update(ctx, expediteQuery, lookupDue, due, due, lookupDue, due, limit(r.Limit))
 	if err != nil {
 		return 0, fmt.Errorf("expedite outbox items: %w", err)
 	}

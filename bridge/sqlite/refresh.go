@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/coc-bridge/coc-bridge/bridge"
+	"github.com/coc-bridge/coc-bridge/bridge/internal/ledger"
 )
 
 // DueForRefresh implements bridge.Store. Entries come oldest check first; a
@@ -45,28 +46,12 @@ func (s *Store) DueForRefresh(ctx context.Context, r bridge.RefreshRequest) ([]b
 // Release implements bridge.Store.
 func (s *Store) Release(ctx context.Context, r bridge.Release) error {
 	r = r.Safe()
-	found := false
-	err := s.do(ctx, func(ctx context.Context, tx *wtx) error {
-		now := micros(r.Now)
-		res, err := tx.ExecContext(ctx, `UPDATE ledger SET state = 'closed', ticket_status = ?,
-			closed_at = ?, updated_at = ?
-			WHERE key = ? AND ticket_id = ? AND ticket_id <> '' AND state = 'open'`,
-			r.Status, now, now, r.Key, r.TicketID)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		found = n > 0
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("release ticket %s of key %s: %w", r.TicketID, r.Key, err)
-	}
-	if !found {
-		return fmt.Errorf("release ticket %s of key %s: no open entry with that ticket: %w",
-			r.TicketID, r.Key, bridge.ErrNotFound)
-	}
-	return nil
+	now := micros(r.Now)
+	n, err := s.update(ctx, `UPDATE ledger SET state = 'closed', ticket_status = ?,
+		closed_at = ?, updated_at = ?
+		WHERE key = ? AND ticket_id = ? AND ticket_id <> '' AND state = 'open'`,
+		r.Status, now, now, r.Key, r.TicketID)
+	return ledger.Result("release", r.TicketID, r.Key, n, err)
 }
 
 // RecordCheck implements bridge.Store. An empty Status keeps the last one
@@ -74,25 +59,9 @@ func (s *Store) Release(ctx context.Context, r bridge.Release) error {
 // ErrNotFound when the key has no open entry with that ticket.
 func (s *Store) RecordCheck(ctx context.Context, c bridge.Check) error {
 	c = c.Safe()
-	found := false
-	err := s.do(ctx, func(ctx context.Context, tx *wtx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE ledger
-			SET ticket_status = CASE WHEN ? = '' THEN ticket_status ELSE ? END, last_error = ?, checked_at = ?
-			WHERE key = ? AND ticket_id = ? AND ticket_id <> '' AND state = 'open'`,
-			c.Status, c.Status, c.Error, micros(c.Now), c.Key, c.TicketID)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		found = n > 0
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("record check of ticket %s: %w", c.TicketID, err)
-	}
-	if !found {
-		return fmt.Errorf("record check of ticket %s of key %s: no open entry with that ticket: %w",
-			c.TicketID, c.Key, bridge.ErrNotFound)
-	}
-	return nil
+	n, err := s.update(ctx, `UPDATE ledger
+		SET ticket_status = CASE WHEN ? = '' THEN ticket_status ELSE ? END, last_error = ?, checked_at = ?
+		WHERE key = ? AND ticket_id = ? AND ticket_id <> '' AND state = 'open'`,
+		c.Status, c.Status, c.Error, micros(c.Now), c.Key, c.TicketID)
+	return ledger.Result("record check of", c.TicketID, c.Key, n, err)
 }

@@ -81,6 +81,16 @@ func BenchmarkAcceptUnbatched(b *testing.B) {
 	})
 }
 
+// BenchmarkAcceptUncached is BenchmarkAccept with the writer's statement
+// cache off (every statement parsed on every run), to show what it buys.
+func BenchmarkAcceptUncached(b *testing.B) {
+	storetest.BenchmarkAccept(b, func(b *testing.B) bridge.Store {
+		s := openAt(b, filepath.Join(b.TempDir(), "coc-bridge.db"))
+		s.stmts.off = true
+		return s
+	})
+}
+
 func TestOpenCreatesPrivateFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "new.db")
 	s := openAt(t, path)

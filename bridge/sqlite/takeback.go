@@ -17,18 +17,9 @@ func (s *Store) TakeBack(ctx context.Context, r bridge.TakeBackRequest) (int, er
 	if r.Replica == "" {
 		return 0, errors.New("take back leases: empty replica id")
 	}
-	n := 0
-	err := s.do(ctx, func(ctx context.Context, tx *wtx) error {
-		now := micros(r.Now)
-		res, err := tx.ExecContext(ctx, `UPDATE outbox SET lease_until = ?
-			WHERE state = 'pending' AND lease_owner IS NOT NULL AND lease_until > ?`, now, now)
-		if err != nil {
-			return err
-		}
-		changed, err := res.RowsAffected()
-		n = int(changed)
-		return err
-	})
+	now := micros(r.Now)
+	n, err := s.update(ctx, `UPDATE outbox SET lease_until = ?
+		WHERE state = 'pending' AND lease_owner IS NOT NULL AND lease_until > ?`, now, now)
 	if err != nil {
 		return 0, fmt.Errorf("take back leases: %w", err)
 	}
