@@ -23,7 +23,7 @@ func TestGarbageAnswers(t *testing.T) {
 		notFound bool
 	}{
 		{name: "html 502 on create", op: client.OpCreateTicket, fault: coctest.Fault{Status: 502, Body: html502},
-			class: client.ClassRetryable, wantText: "http 502: unparsable answer: <!DOCTYPE html>"},
+			class: client.ClassAmbiguous, wantText: "http 502: unparsable answer: <!DOCTYPE html>"},
 		{name: "html 502 on show", op: client.OpGetTicket, fault: coctest.Fault{Status: 502, Body: html502},
 			class: client.ClassRetryable},
 		{name: "truncated json 200 on create", op: client.OpCreateTicket,
@@ -33,7 +33,7 @@ func TestGarbageAnswers(t *testing.T) {
 			class: client.ClassRetryable},
 		{name: "200 with an error envelope", op: client.OpCreateTicket,
 			fault: coctest.Fault{Status: 200, Body: `{"error_code":"GOM.00007256","error_msg":"Invalid parameter","provider_code":4,"data":null}`},
-			class: client.ClassPermanent, wantText: "http 200 GOM.00007256: Invalid parameter"},
+			class: client.ClassAmbiguous, wantText: "http 200 GOM.00007256: Invalid parameter"},
 		{name: "success with provider_code as string", op: client.OpCreateTicket,
 			fault: coctest.Fault{Status: 200, Body: `{"error_code":"GOM.00000000","error_msg":null,"provider_code":"049","data":{"ticket_id":"ISU9","id":"i9"}}`},
 			ok:    true},
@@ -54,7 +54,7 @@ func TestGarbageAnswers(t *testing.T) {
 		{name: "list without tickets", op: client.OpListTickets,
 			fault: coctest.Fault{Status: 200, Body: `{"error_code":"GOM.00000000","data":{"total":0}}`}, ok: true},
 		{name: "plain 404 on show", op: client.OpGetTicket, fault: coctest.Fault{Status: 404, Body: "not found"},
-			class: client.ClassPermanent, notFound: true},
+			class: client.ClassPermanent},
 		{name: "gateway 404 on show", op: client.OpGetTicket,
 			fault: coctest.Fault{Status: 404, Code: client.CodeAPINotFound, Message: "API not found"}, class: client.ClassPermanent},
 		{name: "429 with html", op: client.OpListTickets, fault: coctest.Fault{Status: 429, Body: "<html>slow down</html>"},

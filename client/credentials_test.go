@@ -157,7 +157,7 @@ func TestRotatedKeyWorksWithoutRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := newHarness(t, nil, func(o *client.Options) { o.Credentials = fc })
-	if _, err := h.c.CreateIssueTicket(t.Context(), alarmTicket("rot")); !client.IsAuthError(err) {
+	if _, err := h.c.CreateIssueTicket(t.Context(), alarmTicket("rot")); !authRefused(err) {
 		t.Fatalf("old key: %v, want an auth error", err)
 	}
 	writeFile(t, sk, testSK+"\n", 0o600)
@@ -269,7 +269,7 @@ func TestRotatedKeyIsUsedAtOnceAfterA401(t *testing.T) {
 	// is refused once, not signed again.
 	writeFile(t, sk, "not-the-secret\n", 0o600)
 	before := requests.Load()
-	if _, err := c.GetTicket(t.Context(), res.TicketID); !client.IsAuthError(err) || requests.Load() != before+1 {
+	if _, err := c.GetTicket(t.Context(), res.TicketID); !authRefused(err) || requests.Load() != before+1 {
 		t.Errorf("wrong, unchanged secret: err %v after %d requests, want one refused request", err, requests.Load()-before)
 	}
 }

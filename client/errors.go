@@ -123,31 +123,31 @@ func Classify(err error) Class {
 	return ClassRetryable
 }
 
-// IsTicketNotFound reports whether err says the ticket does not exist:
-// COC.00067003 (COC answers it with HTTP 400), or a 404 to a show request
-// that is not an API gateway code. A gateway 404 (APIG.0101, "API not
-// found") means a wrong endpoint or path, never a missing ticket.
+// IsTicketNotFound reports whether err says the ticket does not exist. Only
+// COC's own code COC.00067003 in a COC envelope says so (COC answers it with
+// HTTP 400). A plain 404, an HTML page or a gateway 404 (APIG.0101, "API not
+// found") is an egress proxy or gateway speaking, never a missing ticket:
+// those are retryable read errors.
 func IsTicketNotFound(err error) bool {
 	var e *Error
-	if !errors.As(err, &e) {
-		return false
-	}
-	if e.Code == CodeTicketNotFound {
-		return true
-	}
-	return e.Operation == OpGetTicket && e.StatusCode == http.StatusNotFound && !isGatewayCode(e.Code)
+	return errors.As(err, &e) && e.Code == CodeTicketNotFound
 }
 
-// IsAuthError reports whether COC's gateway refused the credentials or the
-// signature (HTTP 401/403, APIG.0301/APIG.0302).
-func IsAuthError(err error) bool {
+// Unavailable reports whether err says COC could not be reached or did not
+// serve the request: no answer at all (transport error, timeout), a 502,
+// 503 or 504, or an API gateway code of a backend or gateway outage. These
+// are the failures of an outage; a 500 from COC itself or throttling mean
+// COC is up (busy, or failing this one request).
+func Unavailable(err error) bool {
 	var e *Error
 	if !errors.As(err, &e) {
 		return false
 	}
-	code := normalizeCode(e.Code)
-	return e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden ||
-		code == CodeAuthFailed || code == CodeForbidden
+	switch e.StatusCode {
+	case 0, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return outageGatewayCode(normalizeCode(e.Code))
 }
 
 // normalizeCode maps the "APIGW." spelling of gateway codes to "APIG.".
@@ -249,18 +249,33 @@ func isThrottle(status int, code string) bool {
 }
 
 // classifyAnswer classifies an error answer that arrived with a status.
-// A 504 or APIG.0203 to a create is ambiguous: the backend may have created
-// the ticket after the gateway gave up waiting.
+// It is the one table of the client's error classes. For a create (whose
+// body was sent, since an answer arrived) only an answer that proves nothing
+// was created is not ambiguous:
+//
+//	answer                                        create      read / action
+//	429 or APIG.0308 (throttled)                  retryable   retryable
+//	2xx carrying an error code                    ambiguous   by the rows below
+//	any 5xx (500, 502 APIG.0202, 504 APIG.0203)   ambiguous   retryable
+//	gateway outage code with another status       ambiguous   retryable
+//	401/403, APIG.0301/0302 (gateway refusal)     permanent   permanent
+//	400 GOM.00007256 and every other answer       permanent   permanent
+//
+// Errors outside this table: a transport error after the body was sent and
+// a 2xx without a readable ticket id are ambiguous for a create, retryable
+// for a read (call.go, envelope.go); errors before the body was sent are
+// retryable; COC.00067003 is permanent and IsTicketNotFound.
 func classifyAnswer(op string, status int, code string) Class {
 	code = normalizeCode(code)
+	create := op == OpCreateTicket
 	switch {
 	case isThrottle(status, code):
 		return ClassRetryable
-	case op == OpCreateTicket && (status == http.StatusGatewayTimeout || code == CodeBackendTimeout):
+	case create && status >= 200 && status < 300:
 		return ClassAmbiguous
-	case status >= 500:
-		return ClassRetryable
-	case retryableGatewayCode(code):
+	case create && (status >= 500 || outageGatewayCode(code)):
+		return ClassAmbiguous
+	case status >= 500 || outageGatewayCode(code):
 		// The code, not the status, is what counts when a gateway error
 		// comes with a 2xx or 4xx status.
 		return ClassRetryable
@@ -268,11 +283,10 @@ func classifyAnswer(op string, status int, code string) Class {
 	return ClassPermanent
 }
 
-// retryableGatewayCode reports the gateway codes of a backend or gateway
-// outage (API.md 8): APIG.0202 and the 500-class APIG.0103/0104/0105/0107.
-// APIG.0203 (backend timeout) is handled with the status: it is ambiguous
-// for a create.
-func retryableGatewayCode(code string) bool {
+// outageGatewayCode reports the gateway codes of a backend or gateway
+// outage (API.md 8): APIG.0202 (backend unavailable), APIG.0203 (backend
+// timeout) and the 500-class APIG.0103/0104/0105/0107. code is normalised.
+func outageGatewayCode(code string) bool {
 	switch code {
 	case CodeBackendDown, CodeBackendTimeout, "APIG.0103", "APIG.0104", "APIG.0105", "APIG.0107":
 		return true

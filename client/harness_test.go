@@ -3,6 +3,7 @@ package client_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -156,4 +157,11 @@ func alarmTicket(sourceID string) client.CreateTicketRequest {
 		VirtualScheduleType: "issues_mgmt_virtual_schedule_type_2000",
 		IssueContactPerson:  "51875a8200fd45189f94745678545bc3",
 	}
+}
+
+// authRefused reports whether err is the gateway refusing the credentials or
+// the signature (HTTP 401/403).
+func authRefused(err error) bool {
+	var e *client.Error
+	return errors.As(err, &e) && (e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden)
 }

@@ -85,13 +85,23 @@ func (p RetryPolicy) validate() error {
 // retryAfter (the server's Retry-After, 0 if none).
 func (p RetryPolicy) Delay(retry int, retryAfter time.Duration) time.Duration {
 	p = p.withDefaults()
-	ceiling := p.BaseDelay
-	for i := 1; i < retry && ceiling < p.MaxDelay; i++ {
+	return max(Backoff(retry, p.BaseDelay, p.MaxDelay, p.JitterFunc), retryAfter)
+}
+
+// Backoff is the client's one backoff formula, exponential with full
+// jitter: jitter(min(maxDelay, base·2^(attempt-1))), clamped to [0, that
+// ceiling]. attempt counts from 1; jitter nil means uniform in [0, ceiling].
+// Callers with longer horizons (the bridge's outbox) use it too.
+func Backoff(attempt int, base, maxDelay time.Duration, jitter func(time.Duration) time.Duration) time.Duration {
+	if jitter == nil {
+		jitter = fullJitter
+	}
+	ceiling := base
+	for i := 1; i < attempt && ceiling < maxDelay; i++ {
 		ceiling *= 2
 	}
-	ceiling = min(ceiling, p.MaxDelay)
-	wait := min(max(p.JitterFunc(ceiling), 0), ceiling)
-	return max(wait, retryAfter)
+	ceiling = min(ceiling, maxDelay)
+	return min(max(jitter(ceiling), 0), ceiling)
 }
 
 // fullJitter returns a uniformly random duration in [0, ceiling].

@@ -14,31 +14,40 @@ import (
 	"github.com/coc-bridge/coc-bridge/client/coctest"
 )
 
+// TestRetriesOnServiceUnavailable: a read is repeated after 503s with
+// backoff; a create is not (a 5xx after the body was sent is ambiguous).
 func TestRetriesOnServiceUnavailable(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil, nil)
-	h.fake.FailNext(client.OpCreateTicket, 2, coctest.Fault{Status: 503, Code: client.CodeBackendDown, Message: "backend unavailable"})
 	res, err := h.c.CreateIssueTicket(t.Context(), alarmTicket("retry-503"))
 	if err != nil {
 		t.Fatalf("create: %v", err)
 	}
-	if got := h.fake.Calls(client.OpCreateTicket); got != 3 {
-		t.Fatalf("fake saw %d creates, want 3", got)
+	h.fake.FailNext(client.OpGetTicket, 2, coctest.Fault{Status: 503, Code: client.CodeBackendDown, Message: "backend unavailable"})
+	if _, err := h.c.GetTicket(t.Context(), res.TicketID); err != nil {
+		t.Fatalf("show: %v", err)
 	}
-	if tk := h.fake.TicketsBySourceID("retry-503"); len(tk) != 1 || tk[0].TicketID != res.TicketID {
-		t.Fatalf("tickets %+v", tk)
+	if got := h.fake.Calls(client.OpGetTicket); got != 3 {
+		t.Fatalf("fake saw %d shows, want 3", got)
 	}
 	if w := h.waits(); !slices.Equal(w, []time.Duration{100 * time.Millisecond, 200 * time.Millisecond}) {
 		t.Fatalf("backoff waits %v, want 100ms then 200ms", w)
 	}
-	if got := metric(t, h.reg, "coc_bridge_coc_retries_total", "operation", "create_ticket"); got != 2 {
+	if got := metric(t, h.reg, "coc_bridge_coc_retries_total", "operation", "get_ticket"); got != 2 {
 		t.Errorf("retries_total = %v, want 2", got)
 	}
-	if got := metric(t, h.reg, "coc_bridge_coc_requests_total", "operation", "create_ticket", "status", "503"); got != 2 {
+	if got := metric(t, h.reg, "coc_bridge_coc_requests_total", "operation", "get_ticket", "status", "503"); got != 2 {
 		t.Errorf("requests_total{status=503} = %v, want 2", got)
 	}
-	if got := metric(t, h.reg, "coc_bridge_coc_errors_total", "operation", "create_ticket", "class", "retryable"); got != 0 {
+	if got := metric(t, h.reg, "coc_bridge_coc_errors_total", "operation", "get_ticket", "class", "retryable"); got != 0 {
 		t.Errorf("errors_total = %v for a call that succeeded", got)
+	}
+	h.fake.FailNext(client.OpCreateTicket, 1, coctest.Fault{Status: 503, Code: client.CodeBackendDown, Apply: true})
+	_, err = h.c.CreateIssueTicket(t.Context(), alarmTicket("create-503"))
+	if client.Classify(err) != client.ClassAmbiguous || h.fake.Calls(client.OpCreateTicket) != 2 ||
+		len(h.fake.TicketsBySourceID("create-503")) != 1 || !client.Unavailable(err) {
+		t.Fatalf("create answered 503 after it committed: err %v (class %v), %d creates, %d tickets",
+			err, client.Classify(err), h.fake.Calls(client.OpCreateTicket), len(h.fake.TicketsBySourceID("create-503")))
 	}
 }
 
@@ -137,8 +146,8 @@ func TestNoRetryOnPermanentErrors(t *testing.T) {
 			if client.Classify(err) != client.ClassPermanent || !strings.Contains(err.Error(), tt.wantStr) {
 				t.Fatalf("err = %v (class %v)", err, client.Classify(err))
 			}
-			if client.IsTicketNotFound(err) != tt.notFound || client.IsAuthError(err) != tt.auth {
-				t.Fatalf("IsTicketNotFound %v, IsAuthError %v", client.IsTicketNotFound(err), client.IsAuthError(err))
+			if client.IsTicketNotFound(err) != tt.notFound || authRefused(err) != tt.auth {
+				t.Fatalf("IsTicketNotFound %v, IsAuthError %v", client.IsTicketNotFound(err), authRefused(err))
 			}
 			if h.fake.Calls(client.OpCreateTicket) != 1 || len(h.fake.Tickets()) != 0 || len(h.waits()) != 0 {
 				t.Fatalf("retried: %d calls, %d tickets", h.fake.Calls(client.OpCreateTicket), len(h.fake.Tickets()))
@@ -156,7 +165,7 @@ func TestWrongSecretIsAuthErrorNotRetried(t *testing.T) {
 		o.Credentials = client.StaticCredentials{AccessKey: testAK, SecretKey: "not-the-secret"}
 	})
 	_, err := h.c.GetTicket(t.Context(), "ISU1")
-	if !client.IsAuthError(err) || client.Classify(err) != client.ClassPermanent || h.fake.Calls(client.OpGetTicket) != 1 {
+	if !authRefused(err) || client.Classify(err) != client.ClassPermanent || h.fake.Calls(client.OpGetTicket) != 1 {
 		t.Fatalf("err = %v, calls %d", err, h.fake.Calls(client.OpGetTicket))
 	}
 }

@@ -113,7 +113,7 @@ func TestRequestTimeRejectedIsExplained(t *testing.T) {
 				(errors.Is(err, client.ErrRequestTimeRejected) || errors.Is(err, client.ErrAccessKeyLocked)) {
 				t.Errorf("errors.Is(%v, %v) does not hold as expected", err, tt.wantErr)
 			}
-			if !client.IsAuthError(err) {
+			if !authRefused(err) {
 				t.Errorf("IsAuthError(%v) = false", err)
 			}
 			if ce.Attempts != 1 || h.fake.Calls(client.OpCreateTicket) != 1 || len(h.waits()) != 0 {
