@@ -149,9 +149,19 @@ func runCrash(t *testing.T, bin string, seed uint64, store string) {
 	var groups []string // every group sent so far
 	caught := 0         // pending outbox items seen just before the kills
 	for round := range crashRounds {
-		if round == 1 {
+		switch round {
+		case 1:
 			// COC creates these tickets but the answers are lost.
 			fake.DropAfterCreate(3)
+		case 2:
+			// COC creates these tickets but a gateway or the backend answers
+			// 5xx: the tickets exist although the answers say failure.
+			fake.FailNext(client.OpCreateTicket, 1, coctest.Fault{Status: 502, Apply: true,
+				Code: client.CodeBackendDown, Message: "Backend unavailable"})
+			fake.FailNext(client.OpCreateTicket, 1, coctest.Fault{Status: 504, Apply: true,
+				Code: client.CodeBackendTimeout, Message: "Backend timeout"})
+			fake.FailNext(client.OpCreateTicket, 1, coctest.Fault{Status: 500, Apply: true,
+				Body: "internal error", ContentType: "text/plain"})
 		}
 		posts, fresh := crashPlan(rng, round, groups)
 		groups = append(groups, fresh...)
