@@ -78,12 +78,12 @@ func ticketRequest(t mapping.Ticket) client.CreateTicketRequest {
 
 // adoptable picks, among tickets found by source_id, the one an ambiguous
 // create may have opened: same source_id, not deleted, not the previous
-// (closed) ticket of the key and not finished. The newest wins.
-func adoptable(found []client.Ticket, key, previousTicketID string, terminal map[string]bool) (client.Ticket, bool) {
+// (closed) ticket of the key and not finished (TerminalStatuses). The newest wins.
+func adoptable(found []client.Ticket, key, previousTicketID string, terminal TerminalStatuses) (client.Ticket, bool) {
 	var best client.Ticket
 	ok := false
 	for _, t := range found {
-		if t.SourceID != key || t.IsDeleted || terminal[t.WorkFlowStatus] || t.TicketID == "" {
+		if finished, _ := terminal.Finished(ticketStatus(t)); t.SourceID != key || finished || t.TicketID == "" {
 			continue
 		}
 		if previousTicketID != "" && t.TicketID == previousTicketID {

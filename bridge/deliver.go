@@ -60,9 +60,9 @@ type delivererOptions struct {
 	// RetryBaseDelay, RetryMaxDelay and AmbiguousDelay are the outbox
 	// backoff (see Options).
 	RetryBaseDelay, RetryMaxDelay, AmbiguousDelay time.Duration
-	// Terminal holds the work_flow_status values of finished tickets, which
-	// are never adopted.
-	Terminal map[string]bool
+	// Terminal decides which tickets are finished; those are never
+	// adopted.
+	Terminal TerminalStatuses
 	// Outage is told each attempt's result (nil: nobody).
 	Outage     outageObserver
 	NowFunc    func() time.Time

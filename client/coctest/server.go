@@ -72,6 +72,7 @@ type Ticket struct {
 	TicketID       string // ISU<yyyyMMddHHmmss><11 digits>
 	ID             string // internal id, 32 hex digits
 	WorkFlowStatus string
+	StatusName     string // English name of WorkFlowStatus set by SetStatus ("" for the known one)
 	Phase          string
 	IsDeleted      bool
 	CreatedAt      time.Time
