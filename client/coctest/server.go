@@ -64,6 +64,7 @@ type Server struct {
 	faults    []*scriptedFault
 	drops     int
 	down      bool
+	lag       time.Duration // SetVisibilityLag
 }
 
 // Ticket is a ticket as the fake stores it.
