@@ -59,9 +59,6 @@ func ApplyNotification(cur LedgerEntry, found bool, n Notification, d Decision) 
 	if n.Level != "" {
 		e.Level = n.Level
 	}
-	if n.Title != "" {
-		e.Title = n.Title
-	}
 	if d == DecisionCreate {
 		if cur.TicketID != "" {
 			e.PreviousTicketID = cur.TicketID

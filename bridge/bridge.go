@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -65,8 +66,10 @@ type Options struct {
 	// (default 5m); RefreshBatch bounds the reads per round (default 20).
 	RefreshInterval time.Duration
 	RefreshBatch    int
-	// TerminalStatuses are COC work_flow_status values that finish a ticket
-	// (default issues_work_flow_status_12000, Completed).
+	// TerminalStatuses extends the default rules of TerminalStatuses (which
+	// release completed, closed, cancelled, revoked, rejected and deleted
+	// tickets) with status codes, names or phases, "!x" excluding one (see
+	// NewTerminalStatuses).
 	TerminalStatuses []string
 	// StoreTimeout bounds every store call (default DefaultStoreTimeout):
 	// when the database does not answer in time, a webhook gets 503 (which
@@ -137,9 +140,9 @@ func New(opts Options) (*Bridge, error) {
 	setDefaults(&opts)
 	opts.Store = WithDeadline(opts.Store, opts.StoreTimeout)
 	m := newMetrics(opts.Registerer, opts.Version)
-	terminal := make(map[string]bool, len(opts.TerminalStatuses))
-	for _, s := range opts.TerminalStatuses {
-		terminal[s] = true
+	terminal, err := NewTerminalStatuses(opts.TerminalStatuses)
+	if err != nil {
+		return nil, fmt.Errorf("bridge: TerminalStatuses: %w", err)
 	}
 	b := &Bridge{opts: opts, log: opts.Logger, metrics: m}
 	b.deliverer = newDeliverer(delivererOptions{
@@ -156,7 +159,8 @@ func New(opts Options) (*Bridge, error) {
 	if !opts.DryRun {
 		b.refresher = newRefresher(refresherOptions{
 			Store: opts.Store, COC: opts.COC, Interval: opts.RefreshInterval, Batch: opts.RefreshBatch,
-			Terminal: terminal, NowFunc: opts.NowFunc, Logger: opts.Logger, Metrics: m,
+			Terminal: terminal, Sightings: NewStatusSightings(opts.Registerer, opts.Logger.Named("refresher")),
+			NowFunc: opts.NowFunc, Logger: opts.Logger, Metrics: m,
 		})
 	}
 	v := newViews(viewOptions{Store: opts.Store, DryRun: opts.DryRun, Ready: opts.Ready,
@@ -195,9 +199,6 @@ func setDefaults(o *Options) {
 	def(&o.ShutdownGrace, 30*time.Second)
 	if o.RefreshBatch <= 0 {
 		o.RefreshBatch = 20
-	}
-	if len(o.TerminalStatuses) == 0 {
-		o.TerminalStatuses = []string{"issues_work_flow_status_12000"}
 	}
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 4 << 20

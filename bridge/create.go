@@ -24,7 +24,7 @@ func (op createOp) perform(ctx context.Context, d Delivery, log *zap.Logger) (pe
 		id := "dry-run-" + d.Key[:min(16, len(d.Key))]
 		log.Info("dry run: ticket not sent to COC", zap.String("ticket_id", id),
 			zap.String("title", req.Title), zap.String("level", req.Level), zap.String("regions", req.Regions))
-		return performed{TicketID: id, Result: deliveryDryRun}, nil
+		return performed{TicketID: id, Title: req.Title, Result: deliveryDryRun}, nil
 	}
 	if d.LookupFirst {
 		found, err := o.COC.FindTicketsBySourceID(ctx, d.Key)
@@ -32,14 +32,14 @@ func (op createOp) perform(ctx context.Context, d Delivery, log *zap.Logger) (pe
 			return performed{}, failedAt(stepLookup, fmt.Errorf("look up ticket by source_id: %w", err))
 		}
 		if t, ok := adoptable(found, d.Key, d.PreviousTicketID, o.Terminal); ok {
-			return performed{TicketID: t.TicketID, Result: deliveryAdopted}, nil
+			return performed{TicketID: t.TicketID, Title: req.Title, Result: deliveryAdopted}, nil
 		}
 	}
 	res, err := o.COC.CreateIssueTicket(ctx, req)
 	if err != nil {
 		return performed{}, failedAt(stepSend, fmt.Errorf("create ticket: %w", err))
 	}
-	return performed{TicketID: res.TicketID, Result: deliveryCreated}, nil
+	return performed{TicketID: res.TicketID, Title: req.Title, Result: deliveryCreated}, nil
 }
 
 // render maps the stored notification with the current configuration.
@@ -78,12 +78,12 @@ func ticketRequest(t mapping.Ticket) client.CreateTicketRequest {
 
 // adoptable picks, among tickets found by source_id, the one an ambiguous
 // create may have opened: same source_id, not deleted, not the previous
-// (closed) ticket of the key and not finished. The newest wins.
-func adoptable(found []client.Ticket, key, previousTicketID string, terminal map[string]bool) (client.Ticket, bool) {
+// (closed) ticket of the key and not finished (TerminalStatuses). The newest wins.
+func adoptable(found []client.Ticket, key, previousTicketID string, terminal TerminalStatuses) (client.Ticket, bool) {
 	var best client.Ticket
 	ok := false
 	for _, t := range found {
-		if t.SourceID != key || t.IsDeleted || terminal[t.WorkFlowStatus] || t.TicketID == "" {
+		if finished, _ := terminal.Finished(ticketStatus(t)); t.SourceID != key || finished || t.TicketID == "" {
 			continue
 		}
 		if previousTicketID != "" && t.TicketID == previousTicketID {

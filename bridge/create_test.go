@@ -9,9 +9,13 @@ import (
 func TestAdoptable(t *testing.T) {
 	t.Parallel()
 	const key = "k1"
-	terminal := map[string]bool{"issues_work_flow_status_12000": true}
+	var terminal TerminalStatuses
 	open := func(id string, created int64) client.Ticket {
 		return client.Ticket{TicketID: id, SourceID: key, WorkFlowStatus: "issues_work_flow_status_1000", CreateTime: created}
+	}
+	named := func(id, code, name string) client.Ticket {
+		return client.Ticket{TicketID: id, SourceID: key, WorkFlowStatus: code, CreateTime: 1,
+			EnumDataList: []client.EnumData{{PropID: "work_flow_status", BizID: code, NameEn: name}}}
 	}
 	tests := []struct {
 		name     string
@@ -26,6 +30,10 @@ func TestAdoptable(t *testing.T) {
 		{"other source_id ignored", []client.Ticket{{TicketID: "ISU3", SourceID: "other"}}, "", ""},
 		{"deleted ignored", []client.Ticket{{TicketID: "ISU4", SourceID: key, IsDeleted: true}}, "", ""},
 		{"completed ignored", []client.Ticket{{TicketID: "ISU5", SourceID: key, WorkFlowStatus: "issues_work_flow_status_12000"}}, "", ""},
+		{"cancelled ignored", []client.Ticket{named("ISU6", "issues_work_flow_status_7000", "Cancelled")}, "", ""},
+		{"rejected ignored", []client.Ticket{named("ISU7", "issues_work_flow_status_8000", "Rejected")}, "", ""},
+		{"completed phase ignored", []client.Ticket{{TicketID: "ISU8", SourceID: key, WorkFlowStatus: "x", Phase: PhaseCompleted}}, "", ""},
+		{"in progress adopted", []client.Ticket{named("ISU9", "issues_work_flow_status_3000", "Handling")}, "", "ISU9"},
 		{"empty id ignored", []client.Ticket{{SourceID: key}}, "", ""},
 	}
 	for _, tt := range tests {

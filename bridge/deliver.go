@@ -60,9 +60,9 @@ type delivererOptions struct {
 	// RetryBaseDelay, RetryMaxDelay and AmbiguousDelay are the outbox
 	// backoff (see Options).
 	RetryBaseDelay, RetryMaxDelay, AmbiguousDelay time.Duration
-	// Terminal holds the work_flow_status values of finished tickets, which
-	// are never adopted.
-	Terminal map[string]bool
+	// Terminal decides which tickets are finished; those are never
+	// adopted.
+	Terminal TerminalStatuses
 	// Outage is told each attempt's result (nil: nobody).
 	Outage     outageObserver
 	NowFunc    func() time.Time
@@ -203,7 +203,7 @@ func (w *worker) complete(d Delivery, log *zap.Logger, p performed) {
 	ctx, cancel := storeCtx()
 	defer cancel()
 	err := w.dl.opts.Store.Complete(ctx, Completion{
-		ID: d.ID, Owner: w.owner, TicketID: p.TicketID, Adopted: p.Result == deliveryAdopted, Now: now,
+		ID: d.ID, Owner: w.owner, TicketID: p.TicketID, Title: p.Title, Adopted: p.Result == deliveryAdopted, Now: now,
 	})
 	log = log.With(zap.String("ticket_id", p.TicketID), zap.String("decision", p.Result))
 	// When the write fails, the ticket exists in COC but is not recorded:

@@ -27,6 +27,8 @@ type operation interface {
 type performed struct {
 	// TicketID is the ticket the item created, found or acted on.
 	TicketID string
+	// Title is the rendered title of a created or adopted ticket.
+	Title string
 	// Result is the coc_bridge_deliveries_total result (deliveryCreated,
 	// deliveryAdopted, deliveryDryRun).
 	Result string

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/zap/zaptest"
 
@@ -176,7 +177,7 @@ func TestRefresherStandalone(t *testing.T) {
 	}
 	rf := bridge.NewRefresher(bridge.RefresherOptions{
 		Store: store, COC: coc, Interval: time.Minute, Batch: 10,
-		Terminal: map[string]bool{coctest.StatusCompleted: true}, NowFunc: time.Now,
+		Sightings: bridge.NewStatusSightings(prometheus.NewRegistry(), zaptest.NewLogger(t)), NowFunc: time.Now,
 		Logger: zaptest.NewLogger(t), Metrics: m,
 	})
 	if n, err := rf.Round(ctx); err != nil || n != 1 {

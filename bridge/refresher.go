@@ -37,11 +37,13 @@ type refresherOptions struct {
 	// reads per round.
 	Interval time.Duration
 	Batch    int
-	// Terminal holds the work_flow_status values of finished tickets.
-	Terminal map[string]bool
-	NowFunc  func() time.Time
-	Logger   *zap.Logger
-	Metrics  *metrics
+	// Terminal decides which tickets are finished.
+	Terminal TerminalStatuses
+	// Sightings counts and logs every status read.
+	Sightings *StatusSightings
+	NowFunc   func() time.Time
+	Logger    *zap.Logger
+	Metrics   *metrics
 }
 
 // refresher reads open tickets back from COC, each at most once per
@@ -112,6 +114,9 @@ func (rf *refresher) refreshOne(ctx context.Context, e LedgerEntry) {
 	defer cancel()
 	t, err := rf.opts.COC.GetTicket(rctx, e.TicketID)
 	status, finished := ticketFinished(t, err, rf.opts.Terminal)
+	if err == nil {
+		rf.opts.Sightings.Observe(e.TicketID, ticketStatus(t), finished)
+	}
 	if finished && status == statusNotFound && e.OpenedAt != nil && rf.opts.NowFunc().Sub(*e.OpenedAt) < notFoundGrace {
 		// COC creates tickets asynchronously: a young ticket may not be
 		// readable yet. Releasing it now would open a duplicate.
@@ -138,14 +143,15 @@ func (rf *refresher) refreshOne(ctx context.Context, e LedgerEntry) {
 		log.Warn("release finished ticket", zap.Error(err))
 	default:
 		rf.m.refreshes.WithLabelValues(refreshReleased).Inc()
-		log.Info("ticket finished in COC; the next firing opens a new ticket", zap.String("status", status))
+		log.Info("ticket finished in COC; the next firing opens a new ticket", zap.String("status", status),
+			zap.String("status_code", t.WorkFlowStatus), zap.String("phase", t.Phase))
 	}
 }
 
 // ticketFinished decides from a show-ticket answer whether the ticket is
-// finished (completed or another terminal status, deleted, or gone) and
-// returns the status to record.
-func ticketFinished(t client.Ticket, err error, terminal map[string]bool) (string, bool) {
+// finished (terminal reports it finished, or COC says it does not exist)
+// and returns the status to record: the status's English name.
+func ticketFinished(t client.Ticket, err error, terminal TerminalStatuses) (string, bool) {
 	switch {
 	case client.IsTicketNotFound(err):
 		return statusNotFound, true
@@ -153,10 +159,14 @@ func ticketFinished(t client.Ticket, err error, terminal map[string]bool) (strin
 		return "", false
 	case t.IsDeleted:
 		return "deleted", true
-	case terminal[t.WorkFlowStatus]:
-		return t.StatusName(), true
 	}
-	return t.StatusName(), false
+	finished, _ := terminal.Finished(ticketStatus(t))
+	return t.StatusName(), finished
+}
+
+// ticketStatus is what t says about its state.
+func ticketStatus(t client.Ticket) TicketStatus {
+	return TicketStatus{Code: t.WorkFlowStatus, Name: t.StatusName(), Phase: t.Phase, Deleted: t.IsDeleted}
 }
 
 func (rf *refresher) recordCheck(ctx context.Context, log *zap.Logger, c Check) {

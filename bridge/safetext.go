@@ -85,5 +85,6 @@ func (r Release) Safe() Release {
 // Safe returns c with its TicketID made storable (SafeText).
 func (c Completion) Safe() Completion {
 	c.TicketID = SafeText(c.TicketID, MaxNameBytes)
+	c.Title = SafeText(c.Title, MaxTextBytes)
 	return c
 }

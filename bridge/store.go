@@ -102,8 +102,6 @@ type Notification struct {
 	Firing bool
 	// Level is the mapped ticket level, kept on the ledger for display.
 	Level string
-	// Title is the rendered title, kept on the ledger for display (may be empty).
-	Title string
 	// Message is the notification's JSON, as mapping.Decode reads it (the
 	// webhook body as received, or a split part of it encoded again), stored
 	// in the outbox so delivery renders the ticket with the configuration
@@ -212,6 +210,9 @@ type Completion struct {
 	ID       int64
 	Owner    string
 	TicketID string
+	// Title is the ticket's rendered title, recorded on the ledger for
+	// display ("" keeps the one recorded).
+	Title string
 	// Adopted is true when the ticket was found in COC rather than created.
 	Adopted bool
 	Now     time.Time

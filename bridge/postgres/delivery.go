@@ -131,8 +131,9 @@ func (s *Store) Complete(ctx context.Context, c bridge.Completion) error {
 		}
 		now := utc(c.Now)
 		if _, err := tx.Exec(ctx, s.q(`UPDATE {ledger} SET state = 'open', ticket_id = $1, ticket_status = '',
+			title = CASE WHEN $4::text <> '' THEN $4::text ELSE title END,
 			last_error = '', opened_at = $2, closed_at = NULL, checked_at = NULL, updated_at = $2
-			WHERE key = $3`), c.TicketID, now, l.key); err != nil {
+			WHERE key = $3`), c.TicketID, now, l.key, c.Title); err != nil {
 			return fmt.Errorf("write ledger: %w", err)
 		}
 		if _, err := tx.Exec(ctx, s.q(`DELETE FROM {outbox} WHERE id = $1`), c.ID); err != nil {

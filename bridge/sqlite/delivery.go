@@ -129,8 +129,9 @@ func (s *Store) Complete(ctx context.Context, c bridge.Completion) error {
 		}
 		now := micros(c.Now)
 		if _, err := tx.ExecContext(ctx, `UPDATE ledger SET state = 'open', ticket_id = ?, ticket_status = '',
+			title = CASE WHEN ? <> '' THEN ? ELSE title END,
 			last_error = '', opened_at = ?, closed_at = NULL, checked_at = NULL, updated_at = ?
-			WHERE key = ?`, c.TicketID, now, now, key); err != nil {
+			WHERE key = ?`, c.TicketID, c.Title, c.Title, now, now, key); err != nil {
 			return fmt.Errorf("write ledger: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, c.ID); err != nil {

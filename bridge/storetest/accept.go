@@ -23,7 +23,7 @@ func testFirstFiringCreates(t *testing.T, h Harness) {
 	n := firing("k1", 0)
 	res := accept(t, s, n, bridge.DecisionCreate)
 	want := bridge.LedgerEntry{
-		Key: "k1", Receiver: "team-a", State: bridge.StatePending, Level: n.Level, Title: n.Title,
+		Key: "k1", Receiver: "team-a", State: bridge.StatePending, Level: n.Level,
 		LastStatus: "firing", Notifications: 1, CreatedAt: utc(0), UpdatedAt: utc(0),
 	}
 	checkEntry(t, res.Entry, want)
@@ -44,10 +44,10 @@ func testRepeatWhilePending(t *testing.T, h Harness) {
 	s := h.Open(t)
 	accept(t, s, firing("k1", 0), bridge.DecisionCreate)
 	n2 := firing("k1", time.Second)
-	n2.Level, n2.Title = "issues_level_1000", "Disk full (k1)"
+	n2.Level = "issues_level_1000"
 	res := accept(t, s, n2, bridge.DecisionSuppressPending)
 	want := bridge.LedgerEntry{
-		Key: "k1", Receiver: "team-a", State: bridge.StatePending, Level: n2.Level, Title: n2.Title,
+		Key: "k1", Receiver: "team-a", State: bridge.StatePending, Level: n2.Level,
 		LastStatus: "firing", Notifications: 2, CreatedAt: utc(0), UpdatedAt: utc(time.Second),
 	}
 	checkEntry(t, res.Entry, want)
@@ -116,7 +116,7 @@ func testResolvedRecorded(t *testing.T, h Harness) {
 	res := accept(t, s, resolved("k1", time.Second), bridge.DecisionRecordResolved)
 	want := bridge.LedgerEntry{
 		Key: "k1", Receiver: "team-a", State: bridge.StatePending, Level: "issues_level_2000",
-		Title: "Disk almost full (k1)", LastStatus: "resolved", Notifications: 2, CreatedAt: utc(0),
+		LastStatus: "resolved", Notifications: 2, CreatedAt: utc(0),
 		UpdatedAt: utc(time.Second), ResolvedAt: ptr(utc(time.Second)),
 	}
 	checkEntry(t, res.Entry, want)
@@ -131,6 +131,7 @@ func testResolvedRecorded(t *testing.T, h Harness) {
 	// Resolved while open: recorded, nothing queued.
 	res = accept(t, s, resolved("k1", 4*time.Second), bridge.DecisionRecordResolved)
 	want.State, want.TicketID, want.OpenedAt = bridge.StateOpen, "ISU001", ptr(utc(3*time.Second))
+	want.Title = "Disk almost full (k1)" // recorded by Complete
 	want.Notifications, want.UpdatedAt, want.ResolvedAt = 3, utc(4*time.Second), ptr(utc(4*time.Second))
 	checkEntry(t, res.Entry, want)
 	if items := outbox(t, s, bridge.OutboxFilter{}); len(items) != 0 {

@@ -20,6 +20,7 @@ var deliveryTests = []test{
 	{"RetryReschedulesAndFreesLease", testRetry},
 	{"DeadLetterParksItemAndEntry", testDeadLetter},
 	{"CompleteUnknownItem", testCompleteUnknown},
+	{"CompleteRecordsTitle", testCompleteRecordsTitle},
 	{"ExpediteBringsBackedOffItemsForward", testExpedite},
 }
 
@@ -267,4 +268,33 @@ func testCompleteUnknown(t *testing.T, h Harness) {
 	wantErrIs(t, "Retry of an unknown item", err, bridge.ErrLeaseLost)
 	err = s.DeadLetter(t.Context(), bridge.DeadLetterRequest{ID: 424242, Owner: ownerA, Code: "x", Now: at(0)})
 	wantErrIs(t, "DeadLetter of an unknown item", err, bridge.ErrLeaseLost)
+}
+
+// testCompleteRecordsTitle: the title of the created ticket is written by
+// Complete; a later cycle's completion without a title keeps it.
+func testCompleteRecordsTitle(t *testing.T, h Harness) {
+	s := h.Open(t)
+	accept(t, s, firing("k1", 0), bridge.DecisionCreate)
+	if got := entry(t, s, "k1").Title; got != "" {
+		t.Fatalf("title before the ticket exists = %q, want empty", got)
+	}
+	d := claimOne(t, s, ownerA, 0)
+	if err := s.Complete(t.Context(), bridge.Completion{ID: d.ID, Owner: ownerA, TicketID: "ISU1",
+		Title: "Disk full on db-1", Now: at(time.Second)}); err != nil {
+		t.Fatalf("Complete: %v", err)
+	}
+	if got := entry(t, s, "k1").Title; got != "Disk full on db-1" {
+		t.Fatalf("title after Complete = %q, want the rendered title", got)
+	}
+	if err := s.Release(t.Context(), bridge.Release{Key: "k1", TicketID: "ISU1", Status: "Completed", Now: at(2 * time.Second)}); err != nil {
+		t.Fatalf("Release: %v", err)
+	}
+	accept(t, s, firing("k1", 3*time.Second), bridge.DecisionCreate)
+	d = claimOne(t, s, ownerA, 3*time.Second)
+	if err := s.Complete(t.Context(), bridge.Completion{ID: d.ID, Owner: ownerA, TicketID: "ISU2", Now: at(4 * time.Second)}); err != nil {
+		t.Fatalf("Complete: %v", err)
+	}
+	if got := entry(t, s, "k1"); got.Title != "Disk full on db-1" || got.TicketID != "ISU2" {
+		t.Fatalf("entry after an untitled Complete = %+v, want the title kept", got)
+	}
 }

@@ -102,7 +102,7 @@ func message(key, status string, t time.Time) []byte {
 func firing(key string, d time.Duration) bridge.Notification {
 	return bridge.Notification{
 		Key: key, Receiver: "team-a", Firing: true, Level: "issues_level_2000",
-		Title: "Disk almost full (" + key + ")", Message: message(key, "firing", at(d)), ReceivedAt: at(d),
+		Message: message(key, "firing", at(d)), ReceivedAt: at(d),
 	}
 }
 
@@ -156,7 +156,8 @@ func claimNone(t *testing.T, s bridge.Store, owner string, now time.Duration) {
 
 func complete(t *testing.T, s bridge.Store, d bridge.Delivery, owner, ticket string, now time.Duration) {
 	t.Helper()
-	err := s.Complete(t.Context(), bridge.Completion{ID: d.ID, Owner: owner, TicketID: ticket, Now: at(now)})
+	err := s.Complete(t.Context(), bridge.Completion{ID: d.ID, Owner: owner, TicketID: ticket,
+		Title: "Disk almost full (" + d.Key + ")", Now: at(now)})
 	if err != nil {
 		t.Fatalf("Complete(%d, %s): %v", d.ID, ticket, err)
 	}

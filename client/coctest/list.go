@@ -44,7 +44,7 @@ func (s *Server) list(body []byte) answer {
 	s.mu.Lock()
 	var match []*Ticket
 	for _, t := range s.tickets {
-		if matchesAll(t, req.StringFilters) {
+		if matchesAll(t, req.StringFilters) && s.visible(t) {
 			match = append(match, t)
 		}
 	}

@@ -64,6 +64,7 @@ type Server struct {
 	faults    []*scriptedFault
 	drops     int
 	down      bool
+	lag       time.Duration // SetVisibilityLag
 }
 
 // Ticket is a ticket as the fake stores it.
@@ -72,6 +73,7 @@ type Ticket struct {
 	TicketID       string // ISU<yyyyMMddHHmmss><11 digits>
 	ID             string // internal id, 32 hex digits
 	WorkFlowStatus string
+	StatusName     string // English name of WorkFlowStatus set by SetStatus ("" for the known one)
 	Phase          string
 	IsDeleted      bool
 	CreatedAt      time.Time

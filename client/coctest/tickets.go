@@ -127,7 +127,7 @@ func (s *Server) show(id string) answer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.lookup(id)
-	if t == nil {
+	if t == nil || !s.visible(t) {
 		return cocError(http.StatusBadRequest, client.CodeTicketNotFound, "The service ticket does not exist.")
 	}
 	return cocSuccess(view(t))

@@ -91,6 +91,9 @@ func view(t *Ticket) ticketView {
 			continue
 		}
 		name := names[p[1]]
+		if p[0] == "work_flow_status" && t.StatusName != "" {
+			name = t.StatusName
+		}
 		if name == "" {
 			name = p[1]
 		}

@@ -181,9 +181,10 @@ func requirePostgresSchema(ctx context.Context, dsn string) error {
 
 func printLedger(w io.Writer, entries []bridge.LedgerEntry) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "KEY\tSTATE\tTICKET\tLEVEL\tLAST\tNOTIFICATIONS\tUPDATED\tTITLE")
+	fmt.Fprintln(tw, "KEY\tSTATE\tTICKET\tSTATUS\tLEVEL\tLAST\tNOTIFICATIONS\tUPDATED\tTITLE")
 	for _, e := range entries {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", e.Key, e.State, orDash(e.TicketID), orDash(e.Level),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", e.Key, e.State, orDash(e.TicketID),
+			orDash(shorten(e.TicketStatus, 30)), orDash(e.Level),
 			orDash(e.LastStatus), e.Notifications, e.UpdatedAt.Local().Format(time.DateTime), orDash(shorten(e.Title, 60)))
 	}
 	return tw.Flush()

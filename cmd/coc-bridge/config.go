@@ -51,7 +51,7 @@ type config struct {
 	Lease            time.Duration `env:"COC_BRIDGE_LEASE,default=2m" help:"how long a worker holds an outbox item; a dead replica's items are taken over after it"`
 	RetryMaxDelay    time.Duration `env:"COC_BRIDGE_RETRY_MAX_DELAY,default=5m" help:"longest backoff between delivery attempts of an item"`
 	RefreshInterval  time.Duration `env:"COC_BRIDGE_REFRESH_INTERVAL,default=5m" help:"how often each open ticket's status is read back from COC"`
-	TerminalStatuses []string      `env:"COC_BRIDGE_TERMINAL_STATUSES,default=issues_work_flow_status_12000" help:"comma list of COC work_flow_status values that finish a ticket"`
+	TerminalStatuses []string      `env:"COC_BRIDGE_TERMINAL_STATUSES" help:"comma list of COC status codes, English status names or phases that finish a ticket besides the defaults (completed, closed, cancelled, revoked, rejected, deleted); !x keeps x open"`
 
 	Instance            string   `env:"COC_BRIDGE_INSTANCE,default=alertmanager" mapping:"instance" help:"name of the Alertmanager cluster/environment, part of every issue key; the same on all HA peers and replicas"`
 	DedupeBy            string   `env:"COC_BRIDGE_DEDUPE_BY,default=group" mapping:"dedupe_by" help:"one ticket per: group (alert group), alert (alert fingerprint) or groupkey (raw Alertmanager group key)"`

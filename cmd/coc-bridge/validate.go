@@ -53,8 +53,8 @@ func (c *config) validate() error {
 		add(c.invalid("COC_BRIDGE_LEASE", fmt.Sprintf(
 			"must be at least twice COC_BRIDGE_COC_TIMEOUT (%s): an attempt is cut off at half the lease", c.COCTimeout)))
 	}
-	if len(nonEmpty(c.TerminalStatuses)) == 0 {
-		add(errors.New("COC_BRIDGE_TERMINAL_STATUSES is empty: name at least one COC work_flow_status"))
+	if _, err := bridge.NewTerminalStatuses(c.TerminalStatuses); err != nil {
+		add(c.invalid("COC_BRIDGE_TERMINAL_STATUSES", err.Error()))
 	}
 	add(c.oneOf("COC_BRIDGE_DEDUPE_BY", c.DedupeBy,
 		string(mapping.KeyByGroup), string(mapping.KeyByAlert), string(mapping.KeyByGroupKey)))

@@ -323,7 +323,7 @@ func seedStore(ctx context.Context, dsn string, onPostgres bool, ids []string, o
 			key := fmt.Sprintf("seed/%06d", i)
 			ticket[key] = i
 			notes = append(notes, bridge.Notification{Key: key, Receiver: "coc-bridge", Firing: true,
-				Level: "issues_level_4000", Title: "seeded", Message: msg, ReceivedAt: opened[i].Add(-time.Second)})
+				Level: "issues_level_4000", Message: msg, ReceivedAt: opened[i].Add(-time.Second)})
 		}
 		if _, err := st.Accept(ctx, notes...); err != nil {
 			return fmt.Errorf("seed accept: %w", err)
@@ -343,7 +343,7 @@ func seedStore(ctx context.Context, dsn string, onPostgres bool, ids []string, o
 			wg.Go(func() {
 				defer func() { <-sem }()
 				i := ticket[it.Key]
-				errs[k] = st.Complete(ctx, bridge.Completion{ID: it.ID, Owner: "seed", TicketID: ids[i], Now: opened[i]})
+				errs[k] = st.Complete(ctx, bridge.Completion{ID: it.ID, Owner: "seed", TicketID: ids[i], Title: "seeded", Now: opened[i]})
 			})
 		}
 		wg.Wait()
