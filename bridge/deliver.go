@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/coc-bridge/coc-bridge/client"
+	"github.com/coc-bridge/coc-bridge/internal/logthrottle"
 	"github.com/coc-bridge/coc-bridge/mapping"
 )
 
@@ -80,13 +81,17 @@ type deliverer struct {
 	log  *zap.Logger
 	m    *metrics
 	wake *broadcast
+	// logs rate-limits failure lines per key and cause.
+	logs *logthrottle.Throttle
 }
 
 func newDeliverer(opts delivererOptions) *deliverer {
 	if opts.Outage == nil {
 		opts.Outage = noOutage{}
 	}
-	return &deliverer{opts: opts, log: opts.Logger.Named("delivery"), m: opts.Metrics, wake: newBroadcast()}
+	log := opts.Logger.Named("delivery")
+	return &deliverer{opts: opts, log: log, m: opts.Metrics, wake: newBroadcast(),
+		logs: logthrottle.New(log, logthrottle.Options{Now: opts.NowFunc})}
 }
 
 // Wake makes idle workers look for due items at once.
@@ -108,10 +113,9 @@ func (dl *deliverer) run(ctx, deliverCtx context.Context) {
 
 // worker claims due outbox items one at a time and delivers them.
 type worker struct {
-	dl      *deliverer
-	owner   string
-	log     *zap.Logger
-	lastErr string // the last failure logged at warn, to log repeats quietly
+	dl    *deliverer
+	owner string
+	log   *zap.Logger
 }
 
 func (w *worker) run(ctx, deliverCtx context.Context) {
@@ -225,7 +229,6 @@ func (w *worker) complete(d Delivery, log *zap.Logger, p performed) {
 		m.ticketsAdopted.Inc()
 		log.Info("ticket adopted: found in COC by source_id after an unclear attempt")
 	}
-	w.lastErr = ""
 }
 
 // retry reschedules the item after a transient failure (o is OutcomeRetry
@@ -256,10 +259,9 @@ func (w *worker) retry(d Delivery, log *zap.Logger, err error, o Outcome) {
 	w.dl.m.deliveries.WithLabelValues(deliveryRetry).Inc()
 	fields := []zap.Field{zap.Error(err), zap.String("decision", o.String()), zap.Duration("retry_in", delay),
 		zap.String("class", client.Classify(err).String())}
-	if msg := err.Error(); msg != w.lastErr {
-		w.lastErr = msg
-		log.Warn("ticket delivery failed; will retry", fields...)
-	} else {
+	fields = append(fields, zap.String("receiver", d.Receiver), zap.Int("attempt", d.Attempts),
+		zap.Int64("item", d.ID), zap.String("worker", w.owner))
+	if !w.dl.logs.Warn(d.Key, errorCode(err), "ticket delivery failed; will retry", fields...) {
 		log.Debug("ticket delivery failed again; will retry", fields...)
 	}
 }
@@ -283,15 +285,11 @@ func (w *worker) dead(d Delivery, log *zap.Logger, cause error) {
 		zap.String("decision", deliveryDead), zap.String("code", code), zap.String("error", msg))
 }
 
-// logFailure logs a background failure at warn when its text changes and at
-// debug when it repeats.
+// logFailure logs a background failure at warn, once a minute per cause
+// (a flood of one failure does not drown the log; the next line says how
+// many were suppressed).
 func (w *worker) logFailure(what string, err error) {
-	if msg := err.Error(); msg != w.lastErr {
-		w.lastErr = msg
-		w.log.Warn(what, zap.Error(err))
-		return
-	}
-	w.log.Debug(what, zap.Error(err))
+	w.dl.logs.Warn("", what+": "+errorCode(err), what, zap.Error(err), zap.String("worker", w.owner))
 }
 
 // broadcast wakes every waiting worker at once.

@@ -6,6 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
 	"github.com/coc-bridge/coc-bridge/bridge"
 	"github.com/coc-bridge/coc-bridge/client"
 	"github.com/coc-bridge/coc-bridge/client/coctest"
@@ -65,7 +69,11 @@ func TestProxy404OnShowNeverReleases(t *testing.T) {
 		defer mu.Unlock()
 		return time.Now().Add(offset)
 	}
-	e := newEnv(t, envOptions{refresh: 50 * time.Millisecond, mutate: func(o *bridge.Options) { o.NowFunc = now }})
+	core, logs := observer.New(zapcore.InfoLevel)
+	e := newEnv(t, envOptions{refresh: 50 * time.Millisecond, mutate: func(o *bridge.Options) {
+		o.NowFunc = now
+		o.Logger = zap.New(core)
+	}})
 	const groups = 5
 	for g := range groups {
 		e.mustAccept(firing(fmt.Sprintf("Proxy%02d", g)))
@@ -91,6 +99,24 @@ func TestProxy404OnShowNeverReleases(t *testing.T) {
 	}
 	if got := counterValue(t, e.reg, "coc_bridge_refreshes_total", "result", "error"); got < reads {
 		t.Errorf("refresh errors counted = %v, want at least %d", got, reads)
+	}
+	// Each key's failed reads are logged at warn, once a minute per key and
+	// cause: a flood of one failure does not drown the log.
+	warned := map[string]int{}
+	for _, entry := range logs.FilterMessageSnippet("read ticket status failed").All() {
+		if entry.Level != zapcore.WarnLevel {
+			t.Errorf("refresh failure logged at %v, want warn", entry.Level)
+		}
+		key, _ := entry.ContextMap()["key"].(string)
+		warned[key]++
+	}
+	if len(warned) != groups {
+		t.Errorf("refresh failures warned for %d keys, want %d: %v", len(warned), groups, warned)
+	}
+	for key, n := range warned {
+		if n != 1 {
+			t.Errorf("key %s: %d warn lines for repeated proxy 404s, want 1 (rate-limited)", key, n)
+		}
 	}
 	for g := range groups {
 		e.mustAccept(firing(fmt.Sprintf("Proxy%02d", g)))

@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/coc-bridge/coc-bridge/client"
+	"github.com/coc-bridge/coc-bridge/internal/logthrottle"
 )
 
 // statusNotFound is recorded when COC says the ticket does not exist.
@@ -55,19 +56,20 @@ type refresher struct {
 	opts refresherOptions
 	log  *zap.Logger
 	m    *metrics
+	// logs rate-limits refresh failure lines per key and cause.
+	logs *logthrottle.Throttle
 }
 
 func newRefresher(opts refresherOptions) *refresher {
-	return &refresher{opts: opts, log: opts.Logger.Named("refresher"), m: opts.Metrics}
+	log := opts.Logger.Named("refresher")
+	return &refresher{opts: opts, log: log, m: opts.Metrics, logs: logthrottle.New(log, logthrottle.Options{Now: opts.NowFunc})}
 }
 
 // run refreshes until ctx ends.
 func (rf *refresher) run(ctx context.Context) {
-	log := rf.log
 	tick := min(max(rf.opts.Interval/10, 100*time.Millisecond), 30*time.Second)
 	t := time.NewTimer(tick)
 	defer t.Stop()
-	var lastErr string
 	for {
 		select {
 		case <-ctx.Done():
@@ -77,10 +79,7 @@ func (rf *refresher) run(ctx context.Context) {
 		n, err := rf.round(ctx)
 		if err != nil && ctx.Err() == nil {
 			rf.m.storeErrors.WithLabelValues("refresh").Inc()
-			if err.Error() != lastErr {
-				log.Warn("list tickets due for a status check", zap.Error(err))
-			}
-			lastErr = err.Error()
+			rf.logs.Warn("", "due_for_refresh: "+errorCode(err), "list tickets due for a status check", zap.Error(err))
 		}
 		if n == rf.opts.Batch {
 			t.Reset(0) // more are due: keep going, paced by the rate limiter
@@ -124,7 +123,10 @@ func (rf *refresher) refreshOne(ctx context.Context, e LedgerEntry) {
 	}
 	if err != nil && !finished {
 		rf.m.refreshes.WithLabelValues(refreshError).Inc()
-		log.Debug("read ticket status", zap.Error(err))
+		if !rf.logs.Warn(e.Key, errorCode(err), "read ticket status failed; the key stays open and the ticket is read again at the next refresh",
+			zap.String("receiver", e.Receiver), zap.String("ticket_id", e.TicketID), zap.Error(err)) {
+			log.Debug("read ticket status failed again", zap.Error(err))
+		}
 		rf.recordCheck(ctx, log, Check{Key: e.Key, TicketID: e.TicketID, Error: err.Error(), Now: rf.opts.NowFunc()})
 		return
 	}
