@@ -36,7 +36,7 @@ type ticketMapper interface {
 
 // outageObserver is told how each attempt went (the prober in recovery.go).
 type outageObserver interface {
-	// attemptFailed: COC was unavailable (see cocUnavailable).
+	// attemptFailed: COC was unavailable (see client.Unavailable).
 	attemptFailed(now time.Time)
 	// attemptEnded: the attempt says neither that COC is down nor back.
 	attemptEnded(now time.Time)
@@ -236,7 +236,7 @@ func (w *worker) complete(d Delivery, log *zap.Logger, p performed) {
 func (w *worker) retry(d Delivery, log *zap.Logger, err error, o Outcome) {
 	opts := w.dl.opts
 	now := opts.NowFunc()
-	if cocUnavailable(err) {
+	if client.Unavailable(err) {
 		opts.Outage.attemptFailed(now)
 	} else {
 		opts.Outage.attemptEnded(now)

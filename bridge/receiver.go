@@ -180,13 +180,19 @@ func (rc *receiver) accept(ctx context.Context, msg *mapping.Message, body []byt
 			rc.m.unknownSeverities.Add(float64(unknown[i]))
 		}
 		created = created || res.Decision == DecisionCreate
-		rc.log.Debug("notification accepted",
-			zap.String("key", n.Key),
-			zap.String("receiver", n.Receiver),
-			zap.String("ticket_id", res.Entry.TicketID),
-			zap.String("decision", string(res.Decision)),
-			zap.String("status", part.Status),
-			zap.Int("alerts", len(part.Alerts)))
+		fields := []zap.Field{zap.String("receiver", n.Receiver), zap.String("ticket_id", res.Entry.TicketID),
+			zap.String("decision", string(res.Decision)), zap.String("status", part.Status), zap.Int("alerts", len(part.Alerts))}
+		switch res.Decision {
+		case DecisionSuppressDead:
+			// The key's create is dead-lettered: this firing waits for a replay.
+			rc.rejects.Warn(n.Key, string(res.Decision),
+				"notification recorded but not ticketed: the key's create is dead-lettered until replayed (coc-bridge outbox replay)", fields...)
+		case DecisionResolvedUnknown:
+			rc.rejects.Info(n.Key, string(res.Decision),
+				"resolved notification for a group the ledger never saw firing; nothing stored", fields...)
+		default:
+			rc.log.Debug("notification accepted", append(fields, zap.String("key", n.Key))...)
+		}
 		replies[i] = decisionReply{Key: n.Key, Decision: res.Decision, TicketID: res.Entry.TicketID}
 	}
 	if created {

@@ -2,15 +2,10 @@ package bridge
 
 import (
 	"context"
-	"errors"
-	"net/http"
-	"strings"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
-
-	"github.com/coc-bridge/coc-bridge/client"
 )
 
 // recovery shortens the way back from a COC outage. Each failed attempt
@@ -18,7 +13,7 @@ import (
 // failing COC from being hammered but, left alone, would make the backlog
 // of a long outage wait out those delays after COC is back. So:
 //
-//   - while COC is unavailable (see cocUnavailable: no answer, 502/503/504,
+//   - while COC is unavailable (see client.Unavailable: no answer, 502/503/504,
 //     a gateway outage code), a delivery is attempted at least every
 //     RecoveryProbe: when no attempt ran for that long, the earliest
 //     backed-off item is made due now (one item, so an unavailable COC sees
@@ -191,30 +186,4 @@ func (p *prober) expedite(ctx context.Context, limit int, msg string, fields ...
 		return
 	}
 	p.opts.Logger.Info(msg, fields...)
-}
-
-// cocUnavailable reports whether err says COC could not be reached or did
-// not serve the request: no answer at all (transport error, timeout), a 502,
-// 503 or 504, or an API gateway code of a backend or gateway outage. These
-// are the failures of an outage. Other transient failures (a 500 from COC
-// itself, throttling) may be the item's own or mean COC is up but busy; they
-// do not start the outage recovery.
-func cocUnavailable(err error) bool {
-	var ce *client.Error
-	if !errors.As(err, &ce) {
-		return false
-	}
-	switch ce.StatusCode {
-	case 0, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true
-	}
-	code := ce.Code
-	if rest, ok := strings.CutPrefix(code, "APIGW."); ok {
-		code = "APIG." + rest
-	}
-	switch code {
-	case client.CodeBackendDown, client.CodeBackendTimeout, "APIG.0103", "APIG.0104", "APIG.0105", "APIG.0107":
-		return true
-	}
-	return false
 }

@@ -1,13 +1,8 @@
 package bridge
 
 import (
-	"errors"
-	"fmt"
-	"net/http"
 	"testing"
 	"time"
-
-	"github.com/coc-bridge/coc-bridge/client"
 )
 
 func TestRecoveryStates(t *testing.T) {
@@ -52,27 +47,4 @@ func TestRecoveryStates(t *testing.T) {
 	r.attemptFailed(at(12))
 	wantSucceeded(at(14), false, 0)
 	wantProbeIn(at(30), probe)
-}
-
-func TestCOCUnavailable(t *testing.T) {
-	wrap := func(e *client.Error) error { return fmt.Errorf("create ticket: %w", e) }
-	for _, tc := range []struct {
-		name string
-		err  error
-		want bool
-	}{
-		{"no answer", wrap(&client.Error{Err: errors.New("connection refused")}), true},
-		{"502", wrap(&client.Error{StatusCode: http.StatusBadGateway}), true},
-		{"503 backend down", wrap(&client.Error{StatusCode: http.StatusServiceUnavailable, Code: "APIG.0202"}), true},
-		{"504", wrap(&client.Error{StatusCode: http.StatusGatewayTimeout}), true},
-		{"gateway outage code with another status", wrap(&client.Error{StatusCode: http.StatusOK, Code: "APIGW.0203"}), true},
-		{"500 from COC", wrap(&client.Error{StatusCode: http.StatusInternalServerError, Code: "COC.00000001"}), false},
-		{"throttled", wrap(&client.Error{StatusCode: http.StatusTooManyRequests, Code: "APIG.0308"}), false},
-		{"invalid parameter", wrap(&client.Error{StatusCode: http.StatusBadRequest, Code: "GOM.00007256"}), false},
-		{"not a COC error", errors.New("decode stored notification"), false},
-	} {
-		if got := cocUnavailable(tc.err); got != tc.want {
-			t.Errorf("%s: cocUnavailable = %v, want %v", tc.name, got, tc.want)
-		}
-	}
 }

@@ -158,10 +158,6 @@ func normalizeCode(code string) string {
 	return code
 }
 
-func isGatewayCode(code string) bool {
-	return strings.HasPrefix(code, "APIG.") || strings.HasPrefix(code, "APIGW.")
-}
-
 // Causes of an authentication refusal (HTTP 401, APIG.0301) that are not a
 // wrong key: the *Error wraps one of them (test with errors.Is). Both are
 // ClassRetryable: the request never reached COC, and it succeeds unchanged
