@@ -50,26 +50,43 @@ func ApplyNotification(cur LedgerEntry, found bool, n Notification, d Decision) 
 	e.Receiver = n.Receiver
 	e.Notifications++
 	e.UpdatedAt = at
+	if n.GroupLabels != nil {
+		e.GroupLabels = n.GroupLabels
+	}
+	if n.LevelUpdates != "" {
+		e.LevelUpdates = n.LevelUpdates
+	}
+	if n.OnResolve != "" {
+		e.OnResolve = n.OnResolve
+	}
 	if !n.Firing {
 		e.LastStatus = mapping.StatusResolved
 		e.ResolvedAt = &at
 		return e
 	}
 	e.LastStatus = mapping.StatusFiring
+	e.ResolveHandledAt = nil
 	if n.Level != "" {
 		e.Level = n.Level
 	}
 	if d == DecisionCreate {
-		if cur.TicketID != "" {
-			e.PreviousTicketID = cur.TicketID
-		}
-		e.State = StatePending
-		e.TicketID = ""
-		e.TicketStatus = ""
-		e.LastError = ""
-		e.OpenedAt, e.ClosedAt, e.CheckedAt = nil, nil, nil
+		newCycle(&e)
 	}
 	return e
+}
+
+// newCycle makes e, whose ticket (if any) is finished, wait for a new
+// ticket that names the old one.
+func newCycle(e *LedgerEntry) {
+	if e.TicketID != "" {
+		e.PreviousTicketID = e.TicketID
+	}
+	e.State = StatePending
+	e.TicketID = ""
+	e.TicketStatus = ""
+	e.CocLevel = ""
+	e.LastError = ""
+	e.OpenedAt, e.ClosedAt, e.CheckedAt, e.ResolveHandledAt = nil, nil, nil, nil
 }
 
 // ErrEmptyKey is returned by Accept for a notification without a key.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/coc-bridge/coc-bridge/mapping"
 )
 
 // Sentinel errors returned by every Store engine.
@@ -58,10 +60,21 @@ const (
 	// KindCreate creates the key's ticket (or adopts the one an unclear
 	// earlier attempt created).
 	KindCreate Kind = "create"
+	// KindLevel changes the level of the key's open ticket
+	// (ugrading_and_downgrading) to the ledger's Level.
+	KindLevel Kind = "level"
+	// KindCancel cancels the key's open ticket (gocm_issues_undo_create)
+	// when COC still reports it as not accepted; an accepted ticket is left
+	// alone (on_resolve: cancel_unaccepted).
+	KindCancel Kind = "cancel"
+	// KindSolution submits a solution to the key's open ticket
+	// (submitting_question) saying its alerts resolved (on_resolve:
+	// submit_solution).
+	KindSolution Kind = "solution"
 )
 
 // Kinds lists every operation kind.
-var Kinds = []Kind{KindCreate}
+var Kinds = []Kind{KindCreate, KindLevel, KindCancel, KindSolution}
 
 // Decision is what Accept did with a notification. Its string is used as a
 // metric label and a log field.
@@ -86,11 +99,19 @@ const (
 	// DecisionResolvedUnknown: all alerts resolved for a key the ledger has never
 	// seen (for example the bridge started after the firing); nothing stored.
 	DecisionResolvedUnknown Decision = "resolved_unknown"
+	// DecisionLevelChange: firing, the key has an open ticket whose level in
+	// COC differs from the notification's as the level policy says to send:
+	// the key's outbox item now changes the ticket's level.
+	DecisionLevelChange Decision = "level_change"
+	// DecisionResolveAction: all alerts resolved, the key has an open ticket
+	// and the resolve policy acts on it: the key's outbox item now cancels
+	// it or submits a solution.
+	DecisionResolveAction Decision = "resolve_action"
 )
 
 // Decisions lists every accept decision, for metric label pre-initialisation.
 var Decisions = []Decision{DecisionCreate, DecisionSuppressPending, DecisionSuppressOpen,
-	DecisionSuppressDead, DecisionRecordResolved, DecisionResolvedUnknown}
+	DecisionSuppressDead, DecisionRecordResolved, DecisionResolvedUnknown, DecisionLevelChange, DecisionResolveAction}
 
 // Notification is one accepted Alertmanager notification, already keyed.
 type Notification struct {
@@ -110,6 +131,18 @@ type Notification struct {
 	Message []byte
 	// ReceivedAt is when the bridge received it.
 	ReceivedAt time.Time
+	// GroupLabels are the notification's group labels, kept on the ledger
+	// for display.
+	GroupLabels map[string]string
+	// LevelUpdates and OnResolve are the receiver's lifecycle policy
+	// (mapping.Mapper.Policy) in force when the notification arrived; the
+	// ledger keeps them, so that what follows a create or an action is
+	// decided by the policy the notification came with.
+	LevelUpdates mapping.LevelUpdates
+	OnResolve    mapping.OnResolve
+	// LookupBeforeCreate makes the first create of a key look it up in COC
+	// by source_id first (mapping.Lookups.BeforeCreate).
+	LookupBeforeCreate bool
 }
 
 // AcceptResult says what Accept did.
@@ -129,8 +162,18 @@ type LedgerEntry struct {
 	TicketID string `json:"ticket_id,omitempty"`
 	// PreviousTicketID is the ticket that was closed before the current cycle.
 	PreviousTicketID string `json:"previous_ticket_id,omitempty"`
-	Level            string `json:"level,omitempty"`
-	Title            string `json:"title,omitempty"`
+	// Level is the level the group maps to now (the last firing
+	// notification's); CocLevel is the level COC has for the ticket, as
+	// the bridge last sent or read it ("" when unknown).
+	Level    string `json:"level,omitempty"`
+	CocLevel string `json:"coc_level,omitempty"`
+	Title    string `json:"title,omitempty"`
+	// GroupLabels are the last notification's group labels.
+	GroupLabels map[string]string `json:"group_labels,omitempty"`
+	// LevelUpdates and OnResolve are the lifecycle policy of the last
+	// notification (Notification.LevelUpdates, OnResolve).
+	LevelUpdates mapping.LevelUpdates `json:"level_updates,omitempty"`
+	OnResolve    mapping.OnResolve    `json:"on_resolve,omitempty"`
 	// LastStatus is mapping.StatusFiring or mapping.StatusResolved: the
 	// status of the last notification.
 	LastStatus string `json:"last_status"`
@@ -150,6 +193,10 @@ type LedgerEntry struct {
 	ResolvedAt *time.Time `json:"resolved_at,omitempty"`
 	// CheckedAt is when the refresher last read the ticket from COC.
 	CheckedAt *time.Time `json:"checked_at,omitempty"`
+	// ResolveHandledAt is when the resolve policy's operation for the
+	// current resolve finished (sent, or found nothing to do); a firing
+	// notification clears it.
+	ResolveHandledAt *time.Time `json:"resolve_handled_at,omitempty"`
 }
 
 // Delivery is a claimed outbox item: one COC operation for one key.
@@ -168,6 +215,22 @@ type Delivery struct {
 	LookupFirst bool
 	// PreviousTicketID is the key's last closed ticket, to be named in the new one.
 	PreviousTicketID string
+	// TicketID is the key's open ticket, the one a level change, cancel or
+	// solution acts on ("" for a create).
+	TicketID string
+	// Level and CocLevel are the ledger's (see LedgerEntry): a level change
+	// sends Level to a ticket COC has at CocLevel.
+	Level    string
+	CocLevel string
+	// Title is the ledger's title of the open ticket.
+	Title string
+	// ResolvedAt is when the key's last all-resolved notification arrived.
+	ResolvedAt *time.Time
+	// LookupsDone counts the lookups by source_id that came back empty
+	// since the item's create became unclear at UnclearSince (zero when it
+	// is not unclear): NextLookup (lookupschedule.go) says what is next.
+	LookupsDone  int
+	UnclearSince *time.Time
 	// AcceptedAt is when the notification that queued the item was accepted.
 	AcceptedAt time.Time
 	// LeaseUntil is when the claim expires; the worker must finish (Complete,
@@ -205,11 +268,24 @@ type ClaimRequest struct {
 	Now time.Time
 }
 
-// Completion records a ticket created or adopted for a claimed item.
+// Completion records the outcome of a claimed item's operation: a ticket
+// created or adopted, a level changed, a resolve handled, or a ticket COC
+// reports finished. The engine applies it with PlanComplete (reconcile.go):
+// the item is deleted, or stays for the key's next operation.
 type Completion struct {
-	ID       int64
-	Owner    string
+	ID    int64
+	Owner string
+	// Kind is the operation performed (the claimed Delivery's Kind).
+	Kind Kind
+	// TicketID is the ticket created, adopted or acted on.
 	TicketID string
+	// Level is the level COC now has for the ticket ("" keeps the one
+	// recorded).
+	Level string
+	// Finished, when not "", is the status COC reported for a ticket it no
+	// longer takes actions for (cancelled by this operation, or closed
+	// before it): the key is released as Release does.
+	Finished string
 	// Title is the ticket's rendered title, recorded on the ledger for
 	// display ("" keeps the one recorded).
 	Title string
@@ -226,7 +302,10 @@ type RetryRequest struct {
 	LastError   string
 	// LookupFirst makes the next attempt look the ticket up before creating.
 	LookupFirst bool
-	Now         time.Time
+	// LookupsDone and UnclearSince are stored on the item (see Delivery).
+	LookupsDone  int
+	UnclearSince *time.Time
+	Now          time.Time
 }
 
 // DeadLetterRequest parks a claimed item after a permanent failure.
@@ -295,6 +374,9 @@ type Check struct {
 	Key      string
 	TicketID string
 	Status   string
+	// Level is the ticket's level as COC reported it, recorded as the
+	// entry's CocLevel ("" keeps the one recorded).
+	Level string
 	Error    string
 	Now      time.Time
 }
@@ -327,25 +409,19 @@ type Stats struct {
 // Store is the durable ledger and outbox. Every engine (bridge/sqlite,
 // bridge/postgres) passes the conformance suite in bridge/storetest.
 //
-// Ordering per key. The outbox is a queue of COC operations (Kind); every
-// kind is claimed, retried, dead-lettered and replayed the same way. Today
-// only KindCreate exists and a key has at most one pending-or-dead item,
-// which orders a key's work trivially. An engine that queues a second kind
-// must keep, for any interleaving of replicas:
-//
-//   - at most one pending-or-dead item per key and kind (the unique index
-//     on the key's live items becomes one on key and kind, and Accept folds
-//     a newer notification into the existing item of its kind, as it does
-//     for creates);
-//   - a key's items are delivered in the order they were queued (id
-//     order): Claim skips an item while an older item of its key is
-//     pending or dead, so a create always goes before any action on its
-//     ticket, a dead-lettered create holds the key's later items until it
-//     is replayed, and one key never has two items in flight;
-//   - Complete of a create records the ticket the later items act on;
-//     Replay requeues a key's dead items together, keeping their order.
-//
-// None of this changes the contract below for creates.
+// One operation per key. The outbox is a queue of COC operations (Kind);
+// every kind is claimed, retried, dead-lettered and replayed the same way.
+// A key has at most one pending-or-dead item, whatever its kind: the item
+// is the key's next operation, the one that brings COC to what the ledger
+// says (the ticket exists, has the group's level, reflects the resolve
+// policy). Accept and Complete decide it with the pure functions of
+// reconcile.go (PlanAccept, PlanComplete), so one key never has two
+// operations in flight and a create always goes before any action on its
+// ticket: a level change while the create is pending is folded into the
+// create, which renders the newest notification; an action queued while
+// another is in flight waits for its Complete, which keeps the item for
+// the next operation instead of deleting it. Only a create's dead letter
+// marks the ledger entry dead; an action's leaves the ticket open.
 //
 // All methods are safe for concurrent use by many goroutines and, for engines
 // that support it, by many processes sharing one database. Every method that
@@ -362,8 +438,9 @@ type Stats struct {
 // Each call returns when its ctx ends, or soon after; bridge.New wraps the
 // store in WithDeadline so that every call of the bridge has a deadline.
 type Store interface {
-	// Accept records each notification on its key's ledger entry and, for
-	// each DecisionCreate, queues one outbox item, all in one durable
+	// Accept records each notification on its key's ledger entry and
+	// changes the key's outbox item as PlanAccept says (a DecisionCreate
+	// queues one), all in one durable
 	// transaction: when it returns nil every notification of the batch
 	// survives a crash; when it fails, none was recorded. The results are
 	// in the batch's order; notifications of the same key are applied in
@@ -377,8 +454,9 @@ type Store interface {
 	// again with LookupFirst set (the earlier holder may have created the
 	// ticket). Claim increments Attempts.
 	Claim(ctx context.Context, req ClaimRequest) ([]Delivery, error)
-	// Complete records the ticket on the ledger (state open) and deletes the
-	// item. ErrLeaseLost if the caller's lease is gone (a lease that expired
+	// Complete records the operation's outcome on the ledger (for a
+	// create: the ticket, state open) and deletes the item, or keeps it for
+	// the key's next operation, as PlanComplete says. ErrLeaseLost if the caller's lease is gone (a lease that expired
 	// but that nobody took over is still held); when the item still exists
 	// and the entry is pending or dead, the ticket is recorded and the item
 	// deleted anyway, because the ticket exists in COC.
@@ -406,7 +484,9 @@ type Store interface {
 	// older than Interval, and marks them checked at Now in the same
 	// transaction so concurrent refreshers (other replicas) skip them.
 	DueForRefresh(ctx context.Context, r RefreshRequest) ([]LedgerEntry, error)
-	// Release closes the key's ticket if TicketID still matches; otherwise it
+	// Release closes the key's ticket if TicketID still matches, and deletes
+	// the key's pending item when it is an unleased action (it would act on
+	// a finished ticket; a leased one ends in Complete); otherwise it
 	// is a no-op returning ErrNotFound.
 	Release(ctx context.Context, r Release) error
 	// RecordCheck stores the status read from COC for an open ticket. It
