@@ -64,14 +64,20 @@ func TestCreateShowFindRoundTrip(t *testing.T) {
 	err = testutil.GatherAndCompare(h.reg, strings.NewReader(`
 # HELP coc_bridge_coc_requests_total HTTP requests sent to COC, by operation and HTTP status ("error" when no response arrived).
 # TYPE coc_bridge_coc_requests_total counter
+coc_bridge_coc_requests_total{operation="cancel_ticket",status="200"} 0
+coc_bridge_coc_requests_total{operation="change_level",status="200"} 0
 coc_bridge_coc_requests_total{operation="create_ticket",status="200"} 1
 coc_bridge_coc_requests_total{operation="get_ticket",status="200"} 2
 coc_bridge_coc_requests_total{operation="list_tickets",status="200"} 2
+coc_bridge_coc_requests_total{operation="submit_solution",status="200"} 0
 # HELP coc_bridge_coc_retries_total HTTP attempts to COC beyond the first within one call.
 # TYPE coc_bridge_coc_retries_total counter
+coc_bridge_coc_retries_total{operation="cancel_ticket"} 0
+coc_bridge_coc_retries_total{operation="change_level"} 0
 coc_bridge_coc_retries_total{operation="create_ticket"} 0
 coc_bridge_coc_retries_total{operation="get_ticket"} 0
 coc_bridge_coc_retries_total{operation="list_tickets"} 0
+coc_bridge_coc_retries_total{operation="submit_solution"} 0
 `), "coc_bridge_coc_requests_total", "coc_bridge_coc_retries_total")
 	if err != nil {
 		t.Error(err)
@@ -217,8 +223,8 @@ func TestMetricsRegisteredAndLintClean(t *testing.T) {
 			t.Errorf("%s: %d series, %v", name, n, err)
 		}
 	}
-	if n, _ := testutil.GatherAndCount(reg, "coc_bridge_coc_errors_total"); n != 9 {
-		t.Errorf("errors_total has %d pre-initialised series, want 3 operations x 3 classes", n)
+	if n, _ := testutil.GatherAndCount(reg, "coc_bridge_coc_errors_total"); n != 18 {
+		t.Errorf("errors_total has %d pre-initialised series, want 6 operations x 3 classes", n)
 	}
 }
 

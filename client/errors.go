@@ -26,8 +26,8 @@ const (
 type Class int
 
 const (
-	// ClassRetryable: COC did not act on the request (or it was a read);
-	// trying again later is safe.
+	// ClassRetryable: COC did not act on the request, or the request is
+	// safe to repeat (a read, an action); trying again later is safe.
 	ClassRetryable Class = iota
 	// ClassPermanent: COC refused the request; retrying the same request
 	// gives the same answer (fix the configuration or the data).
@@ -56,7 +56,7 @@ func (c Class) String() string {
 // answer at all (then StatusCode is 0 and Err holds the transport error).
 // It never holds credentials or signatures.
 type Error struct {
-	Operation  string        // create_ticket, get_ticket or list_tickets
+	Operation  string        // an Op* name: create_ticket, get_ticket, change_level, ...
 	StatusCode int           // HTTP status; 0 when no answer arrived
 	Code       string        // COC or API gateway error code, e.g. GOM.00007256
 	Message    string        // error_msg, or the start of an unparsable body

@@ -8,12 +8,21 @@ import (
 )
 
 // Operation names: the operation label of every coc_bridge_coc_* metric,
-// the Operation of an *Error, and the names coctest counts calls under.
+// the Operation of an *Error, and (but for the actions, which coctest counts
+// together as "action") the names coctest counts calls under.
 const (
-	OpCreateTicket = "create_ticket"
-	OpGetTicket    = "get_ticket"
-	OpListTickets  = "list_tickets"
+	OpCreateTicket   = "create_ticket"
+	OpGetTicket      = "get_ticket"
+	OpListTickets    = "list_tickets"
+	OpChangeLevel    = "change_level"    // ChangeLevel
+	OpCancelTicket   = "cancel_ticket"   // CancelTicket
+	OpSubmitSolution = "submit_solution" // SubmitSolution
 )
+
+// operations are every operation label, pre-initialised on the metrics.
+func operations() []string {
+	return []string{OpCreateTicket, OpGetTicket, OpListTickets, OpChangeLevel, OpCancelTicket, OpSubmitSolution}
+}
 
 // metrics are the client's collectors (names fixed by CONTRACT.md).
 type metrics struct {
@@ -58,7 +67,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Buckets: []float64{.001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		})),
 	}
-	for _, op := range []string{OpCreateTicket, OpGetTicket, OpListTickets} {
+	for _, op := range operations() {
 		m.requests.WithLabelValues(op, "200")
 		m.duration.WithLabelValues(op)
 		m.retries.WithLabelValues(op)

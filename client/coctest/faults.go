@@ -41,7 +41,8 @@ type scriptedFault struct {
 }
 
 // FailNext answers the next n requests for operation (create_ticket,
-// get_ticket, list_tickets; "" for any) with f, after the signature check.
+// get_ticket, list_tickets, OpAction; "" for any) with f, after the
+// signature check.
 // Faults queue up in the order they were scripted.
 func (s *Server) FailNext(operation string, n int, f Fault) {
 	if n <= 0 {

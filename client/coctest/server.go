@@ -78,9 +78,12 @@ type Ticket struct {
 	IsDeleted      bool
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+
+	actions []ActionCall // applied, oldest first (Actions)
 }
 
-// Workflow states the fake uses. Only StatusCompleted is documented by COC.
+// Workflow states of a new and a completed ticket (the actions add more).
+// Only StatusCompleted is documented by COC.
 const (
 	StatusPending   = "issues_work_flow_status_1000"
 	StatusCompleted = "issues_work_flow_status_12000"
@@ -88,7 +91,7 @@ const (
 	PhaseCompleted  = "issues_phase_4000"
 )
 
-// ErrNoTicket is returned by Complete, Delete and Forget for an unknown id.
+// ErrNoTicket is returned by Accept, Complete, Delete and Forget for an unknown id.
 var ErrNoTicket = errors.New("no such ticket")
 
 // New returns a Server with no tickets.
@@ -175,6 +178,8 @@ func route(r *http.Request) (op, ticketID string) {
 		return client.OpCreateTicket, ""
 	case r.Method == http.MethodPost && p == "/v1/issues_mgmt/list-tickets":
 		return client.OpListTickets, ""
+	case r.Method == http.MethodPost && p == "/v1/issues_mgmt/actions":
+		return OpAction, ""
 	case r.Method == http.MethodGet && strings.HasPrefix(p, "/v1/issues_mgmt/tickets/"):
 		id := strings.TrimPrefix(p, "/v1/issues_mgmt/tickets/")
 		if id != "" && !strings.Contains(id, "/") {
@@ -199,7 +204,8 @@ func (s *Server) authenticate(r *http.Request, body []byte) error {
 }
 
 // Calls returns how many requests for operation (create_ticket,
-// get_ticket, list_tickets) arrived, refused and faulted ones included.
+// get_ticket, list_tickets, or OpAction for every action) arrived, refused
+// and faulted ones included.
 func (s *Server) Calls(operation string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -23,6 +23,8 @@ func (s *Server) handle(op, ticketID string, body []byte) answer {
 		return s.create(body)
 	case client.OpGetTicket:
 		return s.show(ticketID)
+	case OpAction:
+		return s.action(body)
 	default:
 		return s.list(body)
 	}
@@ -95,7 +97,9 @@ func validateCreate(r client.CreateTicketRequest) error {
 			errs = append(errs, fmt.Errorf("%s %q is not one of %v", name, v, allowed))
 		}
 	}
-	oneOf("level", r.Level, "issues_level_1000", "issues_level_2000", "issues_level_3000", "issues_level_4000")
+	if r.Level != "" && !validLevel(r.Level) {
+		errs = append(errs, fmt.Errorf("level %q is not a level", r.Level))
+	}
 	oneOf("source", r.Source, "issues_mgmt_associated_type_1000", "issues_mgmt_associated_type_2000",
 		"issues_mgmt_associated_type_3000", "issues_mgmt_associated_type_4000")
 	oneOf("virtual_schedule_type", r.VirtualScheduleType,

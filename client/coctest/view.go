@@ -52,6 +52,10 @@ func enumNames() map[string]string {
 	return map[string]string{
 		StatusPending:                            "Pending acceptance",
 		StatusCompleted:                          "Completed",
+		StatusHandling:                           "Handling",
+		StatusToBeVerified:                       "To be verified",
+		StatusCancelled:                          "Cancelled",
+		StatusRejected:                           "Rejected",
 		"issues_level_1000":                      "Critical",
 		"issues_level_2000":                      "Major",
 		"issues_level_3000":                      "Minor",
