@@ -377,8 +377,8 @@ type Check struct {
 	// Level is the ticket's level as COC reported it, recorded as the
 	// entry's CocLevel ("" keeps the one recorded).
 	Level string
-	Error    string
-	Now      time.Time
+	Error string
+	Now   time.Time
 }
 
 // LedgerFilter selects ledger entries; zero fields match everything.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -280,6 +281,9 @@ func sameValue(got, want any) bool {
 		return (g == nil) == (w == nil) && (g == nil || sameValue(*g, *w))
 	case []byte:
 		return bytes.Equal(got.([]byte), w)
+	case map[string]string:
+		g := got.(map[string]string)
+		return len(g) == len(w) && maps.Equal(g, w)
 	}
 	return got == want
 }
