@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 
@@ -93,10 +92,10 @@ type FileCredentials struct {
 
 // credentialPart is one literal or file-backed value.
 type credentialPart struct {
-	name, path string
-	secret     bool
-	value      string
-	seen       os.FileInfo // stat of the file as last read, or of the last failed read
+	name   string
+	secret bool
+	value  string      // the literal value, or the file's last good one
+	file   *FileSecret // nil for a literal
 }
 
 // NewFileCredentials reads every file once and fails when one cannot be read
@@ -112,27 +111,26 @@ func NewFileCredentials(opts FileCredentialsOptions) (*FileCredentials, error) {
 	}
 	f := &FileCredentials{log: log, reloads: reloads}
 	f.parts = [3]credentialPart{
-		{name: "access key", path: opts.AccessKeyFile, value: opts.AccessKey},
-		{name: "secret key", path: opts.SecretKeyFile, value: opts.SecretKey.Reveal(), secret: true},
-		{name: "security token", path: opts.SecurityTokenFile, value: opts.SecurityToken.Reveal(), secret: true},
+		{name: "access key", value: opts.AccessKey},
+		{name: "secret key", value: opts.SecretKey.Reveal(), secret: true},
+		{name: "security token", value: opts.SecurityToken.Reveal(), secret: true},
 	}
 	var errs []error
-	for i := range f.parts {
+	for i, path := range [3]string{opts.AccessKeyFile, opts.SecretKeyFile, opts.SecurityTokenFile} {
 		p := &f.parts[i]
-		if p.path == "" {
+		if path == "" {
 			continue
 		}
 		if p.value != "" {
 			errs = append(errs, fmt.Errorf("%s: set either the value or the file, not both", p.name))
 			continue
 		}
-		st, err := os.Stat(p.path)
-		if err == nil {
-			err = f.read(p, st)
-		}
+		file, err := NewFileSecret(path)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", p.name, err))
+			continue
 		}
+		p.file, p.value = file, file.Value()
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -165,8 +163,8 @@ func (f *FileCredentials) String() string {
 			b.WriteString(", ")
 		}
 		switch {
-		case p.path != "":
-			fmt.Fprintf(&b, "%s: file %q", p.name, p.path)
+		case p.file != nil:
+			fmt.Fprintf(&b, "%s: file %q", p.name, p.file.Path())
 		case p.value == "":
 			fmt.Fprintf(&b, "%s: unset", p.name)
 		case p.secret:
@@ -185,49 +183,18 @@ func (f *FileCredentials) GoString() string { return f.String() }
 // refresh re-reads p's file when it changed since it was last looked at.
 // Called with f.mu held.
 func (f *FileCredentials) refresh(p *credentialPart) {
-	if p.path == "" {
+	if p.file == nil {
 		return
 	}
-	st, err := os.Stat(p.path)
-	if err == nil && p.seen != nil && os.SameFile(st, p.seen) &&
-		st.ModTime().Equal(p.seen.ModTime()) && st.Size() == p.seen.Size() {
-		return
-	}
-	if err == nil {
-		err = f.read(p, st)
-	} else if p.seen == nil {
-		return // still missing: reported when it went missing
-	} else {
-		p.seen = nil
-	}
-	if err != nil {
+	v, reloaded, err := p.file.Refresh()
+	switch {
+	case err != nil:
 		f.reloads.WithLabelValues("error").Inc()
 		f.log.Warn("credentials file not reloaded; keeping the last good value",
-			zap.String("part", p.name), zap.String("path", p.path), zap.Error(err))
-		return
-	}
-	f.reloads.WithLabelValues("ok").Inc()
-	f.log.Info("credentials file reloaded", zap.String("part", p.name), zap.String("path", p.path))
-}
-
-// maxCredentialFile bounds what is read from a credentials file.
-const maxCredentialFile = 64 << 10
-
-// read loads p from its file, whose stat is st. On failure p keeps its
-// value; p.seen records st so the same broken file is not re-read.
-func (f *FileCredentials) read(p *credentialPart, st os.FileInfo) error {
-	p.seen = st
-	if st.Size() > maxCredentialFile {
-		return fmt.Errorf("read %s: larger than %d bytes", p.path, maxCredentialFile)
-	}
-	b, err := os.ReadFile(p.path)
-	if err != nil {
-		return fmt.Errorf("read credentials file: %w", err)
-	}
-	v := strings.TrimSpace(string(b))
-	if v == "" {
-		return fmt.Errorf("read %s: file is empty", p.path)
+			zap.String("part", p.name), zap.String("path", p.file.Path()), zap.Error(err))
+	case reloaded:
+		f.reloads.WithLabelValues("ok").Inc()
+		f.log.Info("credentials file reloaded", zap.String("part", p.name), zap.String("path", p.file.Path()))
 	}
 	p.value = v
-	return nil
 }

@@ -187,18 +187,15 @@ func fileVariants() []string {
 	return out
 }
 
-// readSecretFile reads a _FILE variable's file, trimmed of surrounding
-// whitespace (a trailing newline is the norm in mounted secrets).
+// readSecretFile reads a _FILE variable's file once (client.FileSecret:
+// trimmed of surrounding white space, a trailing newline being the norm in
+// mounted secrets; empty is an error).
 func readSecretFile(name, path string) (string, error) {
-	b, err := os.ReadFile(path)
+	f, err := client.NewFileSecret(path)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", name, err)
 	}
-	s := strings.TrimSpace(string(b))
-	if s == "" {
-		return "", fmt.Errorf("%s=%q: the file is empty", name, path)
-	}
-	return s, nil
+	return f.Value(), nil
 }
 
 // envVar describes one variable of config.

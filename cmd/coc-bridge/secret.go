@@ -6,8 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"strings"
-	"sync"
 
 	"go.uber.org/zap"
 
@@ -27,67 +25,22 @@ func webhookAuth(cfg *config) (bridge.WebhookAuth, error) {
 }
 
 // secretFunc returns a function giving the current secret: the file's
-// content when path is set (re-read when the file changes), else value; nil
-// when neither is set (that method is disabled). It is the one place cmd
-// reads a secret file that may change: when package client exports its
-// file-backed secret, only this function switches to it.
+// content when path is set (re-read when the file changes, see
+// client.FileSecret), else value; nil when neither is set (that method is
+// disabled).
 func secretFunc(name string, value client.Secret, path string) (func() string, error) {
 	switch {
 	case path != "":
-		f := &fileSecret{name: name, path: path}
-		if err := f.load(); err != nil {
-			return nil, err
+		f, err := client.NewFileSecret(path)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		return f.get, nil
+		return f.Value, nil
 	case value != "":
 		v := string(value)
 		return func() string { return v }, nil
 	}
 	return nil, nil
-}
-
-// fileSecret is a secret read from a file and re-read when the file's
-// modification time or size changes. A file that becomes unreadable or empty
-// keeps the last good value: a secret never silently becomes "" (which would
-// switch authentication off).
-type fileSecret struct {
-	name, path string
-
-	mu    sync.Mutex
-	value string
-	seen  os.FileInfo // the file as last read
-}
-
-func (f *fileSecret) load() error {
-	st, err := os.Stat(f.path)
-	if err != nil {
-		return fmt.Errorf("%s: %w", f.name, err)
-	}
-	v, err := readSecretFile(f.name, f.path)
-	if err != nil {
-		return err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.value, f.seen = v, st
-	return nil
-}
-
-// get returns the current value: one stat per call, a read only when the
-// file's identity (inode, as after a symlink swap), size or modification
-// time changed.
-func (f *fileSecret) get() string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	st, err := os.Stat(f.path)
-	if err != nil || (os.SameFile(st, f.seen) && st.ModTime().Equal(f.seen.ModTime()) && st.Size() == f.seen.Size()) {
-		return f.value
-	}
-	b, err := os.ReadFile(f.path)
-	if v := strings.TrimSpace(string(b)); err == nil && v != "" {
-		f.value, f.seen = v, st
-	}
-	return f.value
 }
 
 // secretFiles returns the _FILE variables that hold a secret and are set,
