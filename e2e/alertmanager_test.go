@@ -37,6 +37,7 @@ func TestAlertmanager(t *testing.T) {
 	t.Run("example config is valid", func(t *testing.T) { checkConfig(t, exampleConfig) })
 	t.Run("single", func(t *testing.T) { testSingle(t, amBin, bridgeBin) })
 	t.Run("ha", func(t *testing.T) { testHA(t, amBin, bridgeBin) })
+	t.Run("lifecycle", func(t *testing.T) { testLifecycle(t, amBin, bridgeBin) })
 }
 
 // diskFull is a group of two alerts (critical and warning, two regions);
