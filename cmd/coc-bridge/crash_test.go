@@ -39,10 +39,14 @@ const (
 
 // The built binary is killed with SIGKILL at random points of a webhook
 // storm while COC answers slowly, several times, each time restarted on the
-// same store. In the end every acknowledged group has exactly one ticket:
-// no acknowledged notification is lost, and none is created twice. A
-// request cut by a kill may or may not have been stored: its group ends
-// with no ticket or one, never two. The seed of the random choices is
+// same store. New groups fire at warning; repeats of earlier groups fire at
+// critical (a level change of their tickets) or resolve (under
+// cancel_unaccepted, a cancel), so kills find creates, level changes and
+// cancels in flight. At the end every group on the ledger fires once more
+// at critical, and then has exactly one open ticket, at issues_level_1000:
+// no acknowledged notification is lost, no ticket is created twice, and no
+// level change or cancel is lost or applied to the wrong ticket. A request
+// cut by a kill may or may not have been stored. The seed of the random choices is
 // logged; COC_BRIDGE_TEST_CRASH_SEED replays them (the processes' timing
 // still varies from run to run).
 func TestCrash(t *testing.T) {
@@ -98,6 +102,7 @@ type crashRun struct {
 type crashPost struct {
 	group    string
 	resolved bool
+	severity string
 }
 
 // runCrash runs the rounds on the store (a PostgreSQL DSN, or "" for a
@@ -126,6 +131,10 @@ func runCrash(t *testing.T, bin string, seed uint64, store string) {
 	env["COC_BRIDGE_COC_BURST"] = "10"
 	// A restarted container keeps its name: every run is the same lease owner.
 	env["COC_BRIDGE_REPLICA_ID"] = "crash"
+	// Resolved groups cancel their unaccepted tickets; repeats at critical
+	// escalate them.
+	env["COC_BRIDGE_ON_RESOLVE"] = "cancel_unaccepted"
+	env["COC_BRIDGE_LEVEL_UPDATES"] = "escalate"
 
 	cfg, err := loadConfig(t.Context(), environ(env), needAll)
 	if err != nil {
@@ -177,7 +186,7 @@ func runCrash(t *testing.T, bin string, seed uint64, store string) {
 
 		d := startBinary(t, bin, env)
 		runs = append(runs, d)
-		pending := c.storm(d, posts, killAfter, grace)
+		pending := c.storm(d, posts, killAfter, grace, true)
 		t.Logf("round %d: %d posts, killed after %d acknowledged + %s with %d outbox items pending",
 			round, len(posts), killAfter, grace.Round(time.Millisecond), pending)
 		caught += max(0, pending)
@@ -188,15 +197,34 @@ func runCrash(t *testing.T, bin string, seed uint64, store string) {
 	waitFor(t, 60*time.Second, "the outbox to drain", func() bool {
 		return len(outboxItems(d, "pending")) == 0
 	})
+	// Every group on the ledger fires once more, at critical: whatever the
+	// kills left, each ends with one open ticket at that level.
+	var final []crashPost
+	for _, e := range d.ledger("") {
+		final = append(final, crashPost{group: c.sent[e.Key], severity: "critical"})
+	}
+	c.storm(d, final, len(final), 0, false)
+	waitFor(t, 60*time.Second, "the outbox to drain after the last firing", func() bool {
+		return len(outboxItems(d, "pending")) == 0
+	})
 	c.check(d, fake)
 	adopted := 0
 	for _, r := range runs {
 		adopted += strings.Count(r.log.String(), `"decision":"adopted"`)
 	}
 	t.Logf("%d tickets adopted after an unclear create", adopted)
-	// The dropped answers alone make adoptions certain.
-	if caught == 0 || adopted == 0 {
-		t.Errorf("%d deliveries pending at the kills, %d adoptions: the test proved little", caught, adopted)
+	// The dropped answers alone make adoptions certain; repeats at
+	// critical and resolves make level changes and cancels certain.
+	cancelled := 0
+	for _, tk := range fake.Tickets() {
+		if tk.WorkFlowStatus == coctest.StatusCancelled {
+			cancelled++
+		}
+	}
+	t.Logf("%d tickets cancelled on resolve, %d actions in all", cancelled, fake.Calls(coctest.OpAction))
+	if caught == 0 || adopted == 0 || cancelled == 0 || fake.Calls(coctest.OpAction) == 0 {
+		t.Errorf("%d deliveries pending at the kills, %d adoptions, %d cancels, %d actions: the test proved little",
+			caught, adopted, cancelled, fake.Calls(coctest.OpAction))
 	}
 	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -214,11 +242,15 @@ func crashPlan(rng *rand.Rand, round int, earlier []string) (posts []crashPost, 
 	for i := range 30 + rng.IntN(21) {
 		g := fmt.Sprintf("crash-r%d-g%02d", round, i)
 		fresh = append(fresh, g)
-		posts = append(posts, crashPost{group: g})
+		posts = append(posts, crashPost{group: g, severity: "warning"})
 	}
 	if len(earlier) > 0 {
-		for range 15 {
-			posts = append(posts, crashPost{group: earlier[rng.IntN(len(earlier))]})
+		for i := range 15 {
+			severity := "warning"
+			if i%2 == 0 {
+				severity = "critical"
+			}
+			posts = append(posts, crashPost{group: earlier[rng.IntN(len(earlier))], severity: severity})
 		}
 		for range 8 {
 			posts = append(posts, crashPost{group: earlier[rng.IntN(len(earlier))], resolved: true})
@@ -231,7 +263,7 @@ func crashPlan(rng *rand.Rand, round int, earlier []string) (posts []crashPost, 
 // SIGKILL grace after killAfter firing notifications were acknowledged (or
 // every post was answered), and returns how many outbox items were pending
 // just before the kill (-1 if unknown).
-func (c *crashRun) storm(d *binaryDaemon, posts []crashPost, killAfter int, grace time.Duration) int {
+func (c *crashRun) storm(d *binaryDaemon, posts []crashPost, killAfter int, grace time.Duration, kill bool) int {
 	t := c.t
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
@@ -279,6 +311,10 @@ func (c *crashRun) storm(d *binaryDaemon, posts []crashPost, killAfter int, grac
 			t.Fatalf("%d of %d notifications acknowledged after 30s", n, killAfter)
 		}
 	}
+	if !kill {
+		<-allSent
+		return -1
+	}
 	time.Sleep(grace)
 	pending := -1
 	if items, ok := tryOutbox(hc, d.url, "pending"); ok {
@@ -304,7 +340,7 @@ func (c *crashRun) storm(d *binaryDaemon, posts []crashPost, killAfter int, grac
 // send posts one notification and reports whether it was a firing one
 // answered 200. A request without an answer may have been stored or not.
 func (c *crashRun) send(hc *http.Client, url string, p crashPost) bool {
-	body := sampleNotification(sampleOptions{Group: p.group, Resolved: p.resolved})
+	body := sampleNotification(sampleOptions{Group: p.group, Resolved: p.resolved, Severity: p.severity})
 	msg, err := mapping.Decode(body)
 	if err != nil {
 		c.t.Errorf("decode the sample of %s: %v", p.group, err)
@@ -349,8 +385,9 @@ func (c *crashRun) send(hc *http.Client, url string, p crashPost) bool {
 }
 
 // check asserts the final state: every acknowledged group has exactly one
-// ticket at COC, recorded open on the ledger; no group has two; nothing is
-// dead-lettered; every ticket and ledger entry belongs to a group sent.
+// open ticket at COC, at issues_level_1000, recorded open on the ledger
+// with that level; its other tickets were cancelled on a resolve; nothing
+// is dead-lettered; every ticket and ledger entry belongs to a group sent.
 func (c *crashRun) check(d *binaryDaemon, fake *coctest.Server) {
 	t := c.t
 	c.mu.Lock()
@@ -380,13 +417,25 @@ func (c *crashRun) check(d *binaryDaemon, fake *coctest.Server) {
 			t.Errorf("ledger entry %s is for a key never sent", key)
 			continue
 		}
-		got := tickets[key]
+		var got []coctest.Ticket
+		for _, tk := range tickets[key] {
+			switch tk.WorkFlowStatus {
+			case coctest.StatusCancelled:
+			case coctest.StatusPending:
+				got = append(got, tk)
+			default:
+				t.Errorf("group %s: ticket %s in status %s, want pending or cancelled", group, tk.TicketID, tk.WorkFlowStatus)
+			}
+		}
 		switch {
 		case len(got) != 1:
-			t.Errorf("group %s (key %s, acknowledged %t) has %d tickets at COC, want exactly 1",
-				group, key, c.acked[key] != "", len(got))
+			t.Errorf("group %s (key %s, acknowledged %t) has %d open tickets at COC (%d in all), want exactly 1",
+				group, key, c.acked[key] != "", len(got), len(tickets[key]))
 		case e.State != bridge.StateOpen || e.TicketID != got[0].TicketID:
 			t.Errorf("group %s: ledger %s with ticket %q, want open with %s", group, e.State, e.TicketID, got[0].TicketID)
+		case got[0].Level != "issues_level_1000" || e.CocLevel != "issues_level_1000":
+			t.Errorf("group %s: ticket %s at %s, ledger says COC has %q; want issues_level_1000",
+				group, got[0].TicketID, got[0].Level, e.CocLevel)
 		}
 	}
 	for key, got := range tickets {

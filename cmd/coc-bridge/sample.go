@@ -19,6 +19,9 @@ type sampleOptions struct {
 	Group string
 	// Resolved sends the group with every alert resolved.
 	Resolved bool
+	// Severity, when set, is the severity of every alert (default: one
+	// critical and one major alert).
+	Severity string
 	// Receiver is the Alertmanager receiver name (default coc-bridge).
 	Receiver string
 	// Now anchors the alerts' times.
@@ -54,6 +57,9 @@ func sampleNotification(o sampleOptions) []byte {
 	}
 	start := o.Now.Add(-7 * time.Minute).UTC().Truncate(time.Second)
 	alert := func(region, severity, instance, rate string, startsAt time.Time) template.Alert {
+		if o.Severity != "" {
+			severity = o.Severity
+		}
 		labels := template.KV{
 			"alertname": "HighErrorRate", "service": o.Group, "severity": severity,
 			"region": region, "instance": instance, "job": o.Group, "env": "prod",
