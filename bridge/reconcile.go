@@ -51,7 +51,8 @@ type ItemRef struct {
 	Kind  Kind
 	State ItemState
 	// Leased is true while a worker holds the item (an operation may be in
-	// flight).
+	// flight): as Claim sees it, it has a lease owner and its lease ends
+	// after the time of the call (Notification.ReceivedAt for Accept).
 	Leased bool
 }
 
@@ -71,6 +72,10 @@ const (
 	ItemUpdate
 	// ItemDelete deletes the existing item (unleased: nothing is in flight).
 	ItemDelete
+	// ItemReplace deletes the existing item, a dead one of another kind
+	// (the operation that failed is not the key's next any more), and
+	// queues a new item as ItemInsert does.
+	ItemReplace
 )
 
 // ItemPlan is what Accept does to the key's live outbox item.
@@ -89,7 +94,11 @@ type ItemPlan struct {
 //
 // The item carries the newest firing notification (a create renders it,
 // a level change names its alerts); a resolved one is carried only by an
-// item it queues or turns into a resolve action. An item no longer needed
+// item it queues or turns into a resolve action. A dead item keeps waiting
+// for a replay while its operation is still the key's next one; when the
+// next one is another (a new cycle's create after a dead level change, a
+// cancel after it), it is replaced by a pending item: a dead letter must
+// not hold back an operation that never failed. An item no longer needed
 // (a resolve action when the group fires again, a level change when the
 // level is back) is deleted unless a worker holds it: then its Complete
 // decides again.
@@ -117,6 +126,8 @@ func planItem(want Kind, ok bool, item ItemRef, firing bool) ItemPlan {
 		return ItemPlan{Action: ItemInsert, Kind: want, Message: true}
 	case !item.Found:
 		return ItemPlan{}
+	case ok && item.State == ItemDead && want != item.Kind:
+		return ItemPlan{Action: ItemReplace, Kind: want, Message: true}
 	case ok:
 		return ItemPlan{Action: ItemUpdate, Kind: want, Message: firing || want != item.Kind}
 	case !item.Leased && item.Kind != KindCreate:

@@ -63,10 +63,24 @@ func TestPlanAccept(t *testing.T) {
 			e.LastStatus = mapping.StatusResolved
 			e.ResolveHandledAt = &t0
 		}), true, resolved, none, DecisionRecordResolved, ItemPlan{}},
-		{"firing again drops a queued cancel", with(open, func(e *LedgerEntry) { e.OnResolve = mapping.OnResolveCancelUnaccepted; e.LastStatus = mapping.StatusResolved }),
+		{"firing again drops a queued cancel", with(open, func(e *LedgerEntry) {
+			e.OnResolve = mapping.OnResolveCancelUnaccepted
+			e.LastStatus = mapping.StatusResolved
+		}),
 			true, firing("issues_level_4000"), ItemRef{Found: true, Kind: KindCancel, State: ItemPending}, DecisionSuppressOpen, ItemPlan{Action: ItemDelete}},
 		{"resolve while the create is pending keeps the create's message", with(open, func(e *LedgerEntry) { e.State = StatePending; e.TicketID = "" }),
 			true, resolved, ItemRef{Found: true, Kind: KindCreate, State: ItemPending}, DecisionRecordResolved, ItemPlan{ItemUpdate, KindCreate, false}},
+		{"a dead level change waits for its replay while still needed", open, true, firing("issues_level_1000"),
+			ItemRef{Found: true, Kind: KindLevel, State: ItemDead}, DecisionLevelChange, ItemPlan{ItemUpdate, KindLevel, true}},
+		{"a dead level change does not hold back the resolve action", with(open, func(e *LedgerEntry) { e.OnResolve = mapping.OnResolveCancelUnaccepted }),
+			true, resolved, ItemRef{Found: true, Kind: KindLevel, State: ItemDead}, DecisionResolveAction, ItemPlan{ItemReplace, KindCancel, true}},
+		{"a dead action does not hold back the new cycle's create", with(open, func(e *LedgerEntry) { e.State = StateClosed }),
+			true, firing("issues_level_1000"), ItemRef{Found: true, Kind: KindLevel, State: ItemDead}, DecisionCreate, ItemPlan{ItemReplace, KindCreate, true}},
+		{"a dead action no longer needed is deleted", open, true, firing("issues_level_4000"),
+			ItemRef{Found: true, Kind: KindLevel, State: ItemDead}, DecisionSuppressOpen, ItemPlan{Action: ItemDelete}},
+		{"a dead create folds the newer notification", with(open, func(e *LedgerEntry) { e.State = StateDead; e.TicketID = "" }),
+			true, firing("issues_level_1000"), ItemRef{Found: true, Kind: KindCreate, State: ItemDead},
+			DecisionSuppressDead, ItemPlan{ItemUpdate, KindCreate, true}},
 		{"resolve of an unknown key stores nothing", LedgerEntry{}, false, resolved, none, DecisionResolvedUnknown, ItemPlan{}},
 	}
 	for _, tt := range tests {

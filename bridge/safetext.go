@@ -65,12 +65,13 @@ func (r RetryRequest) Safe() RetryRequest {
 	return r
 }
 
-// Safe returns c with its TicketID, Status and Error made storable
+// Safe returns c with its TicketID, Status, Level and Error made storable
 // (SafeText). The ticket id is the one stored by Complete, made safe the
 // same way, so it still matches.
 func (c Check) Safe() Check {
 	c.TicketID = SafeText(c.TicketID, MaxNameBytes)
 	c.Status = SafeText(c.Status, MaxNameBytes)
+	c.Level = SafeText(c.Level, MaxNameBytes)
 	c.Error = SafeText(c.Error, MaxTextBytes)
 	return c
 }
@@ -82,9 +83,15 @@ func (r Release) Safe() Release {
 	return r
 }
 
-// Safe returns c with its TicketID made storable (SafeText).
+// Safe returns c with its TicketID, Level, Finished and Title made
+// storable (SafeText), and an empty Kind as KindCreate.
 func (c Completion) Safe() Completion {
 	c.TicketID = SafeText(c.TicketID, MaxNameBytes)
+	c.Level = SafeText(c.Level, MaxNameBytes)
+	c.Finished = SafeText(c.Finished, MaxNameBytes)
 	c.Title = SafeText(c.Title, MaxTextBytes)
+	if c.Kind == "" {
+		c.Kind = KindCreate
+	}
 	return c
 }

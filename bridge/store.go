@@ -275,7 +275,9 @@ type ClaimRequest struct {
 type Completion struct {
 	ID    int64
 	Owner string
-	// Kind is the operation performed (the claimed Delivery's Kind).
+	// Kind is the operation performed (the claimed Delivery's Kind; empty
+	// means KindCreate). Accept may have changed the stored item's kind
+	// while the operation was in flight: this one is what was done.
 	Kind Kind
 	// TicketID is the ticket created, adopted or acted on.
 	TicketID string
@@ -456,23 +458,35 @@ type Store interface {
 	Claim(ctx context.Context, req ClaimRequest) ([]Delivery, error)
 	// Complete records the operation's outcome on the ledger (for a
 	// create: the ticket, state open) and deletes the item, or keeps it for
-	// the key's next operation, as PlanComplete says. ErrLeaseLost if the caller's lease is gone (a lease that expired
-	// but that nobody took over is still held); when the item still exists
-	// and the entry is pending or dead, the ticket is recorded and the item
-	// deleted anyway, because the ticket exists in COC.
+	// the key's next operation, as PlanComplete says: a kept item is due at
+	// c.Now with its attempts, lookups, errors and lease cleared (a create
+	// kept after a new cycle names the finished ticket). ErrLeaseLost if
+	// the caller's lease is gone (a lease that expired but that nobody took
+	// over is still held); for a create, when the item still exists and
+	// the entry is pending or dead, the ticket is recorded and the item
+	// deleted or kept anyway, because the ticket exists in COC. An action
+	// (any other kind) whose TicketID is not the entry's ticket any more
+	// (it was released, a new cycle began) records nothing: the item is
+	// deleted or kept as NextOperation of the entry says, and Complete
+	// returns nil when the lease was held.
 	Complete(ctx context.Context, c Completion) error
-	// Retry releases the lease and reschedules the item. ErrLeaseLost if the
-	// lease is gone.
-	Retry(ctx context.Context, r RetryRequest) error
-	// DeadLetter parks the item (state dead) and marks the ledger entry dead.
+	// Retry releases the lease and reschedules the item. An action the key
+	// no longer needs (NextOperation of its entry: Accept kept it because
+	// it was in flight, or Release found it leased) is deleted instead.
 	// ErrLeaseLost if the lease is gone.
+	Retry(ctx context.Context, r RetryRequest) error
+	// DeadLetter parks the item (state dead). A create's marks the ledger
+	// entry dead; an action's leaves the entry's state as it is and sets
+	// its LastError. ErrLeaseLost if the lease is gone.
 	DeadLetter(ctx context.Context, d DeadLetterRequest) error
 	// Expedite brings pending items forward (see ExpediteRequest) and returns
 	// how many it changed. Only NextAttempt changes: an item never becomes
 	// due later, and leases, attempts and errors are kept.
 	Expedite(ctx context.Context, r ExpediteRequest) (int, error)
-	// Replay requeues dead items (due now, LookupFirst kept, Attempts reset
-	// to zero) and returns how many; their ledger entries go back to pending.
+	// Replay requeues dead items of every kind (due now, LookupFirst and
+	// lookups kept, Attempts reset to zero) and returns how many; the
+	// ledger entries of replayed creates go back to pending (an action's
+	// entry stays as it is).
 	Replay(ctx context.Context, r ReplayRequest) (int, error)
 	// TakeBack makes the leases an earlier run of the starting process left
 	// behind expire at r.Now (see TakeBackRequest) and returns how many it
@@ -486,11 +500,13 @@ type Store interface {
 	DueForRefresh(ctx context.Context, r RefreshRequest) ([]LedgerEntry, error)
 	// Release closes the key's ticket if TicketID still matches, and deletes
 	// the key's pending item when it is an unleased action (it would act on
-	// a finished ticket; a leased one ends in Complete); otherwise it
-	// is a no-op returning ErrNotFound.
+	// a finished ticket; a leased one ends in Complete or Retry; a dead one
+	// waits for a replay or the next firing); otherwise it is a no-op
+	// returning ErrNotFound.
 	Release(ctx context.Context, r Release) error
-	// RecordCheck stores the status read from COC for an open ticket. It
-	// returns ErrNotFound when the key no longer holds that ticket.
+	// RecordCheck stores the status (and, when not empty, the level) read
+	// from COC for an open ticket. It returns ErrNotFound when the key no
+	// longer holds that ticket.
 	RecordCheck(ctx context.Context, c Check) error
 	// Ledger lists entries, most recently updated first.
 	Ledger(ctx context.Context, f LedgerFilter) ([]LedgerEntry, error)
