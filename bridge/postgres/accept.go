@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -28,29 +29,35 @@ func (s *Store) Accept(ctx context.Context, batch ...bridge.Notification) ([]bri
 	return res, nil
 }
 
-// acceptOne applies one notification in tx.
+// acceptOne applies one notification in tx: the decision is
+// bridge.PlanAccept's.
 func (s *Store) acceptOne(ctx context.Context, tx pgx.Tx, n bridge.Notification) (bridge.AcceptResult, error) {
 	msg := n.Message
 	if msg == nil {
 		msg = []byte{}
 	}
-	cur, found, err := s.lockEntry(ctx, tx, n.Key)
+	cur, found, it, err := s.lockEntryAndItem(ctx, tx, n)
 	if err != nil {
 		return bridge.AcceptResult{}, fmt.Errorf("read ledger: %w", err)
 	}
-	d := bridge.Decide(found, cur.State, n.Firing)
-	if !found && d == bridge.DecisionCreate {
+	if !found {
+		d, e, plan := bridge.PlanAccept(bridge.LedgerEntry{}, false, n, bridge.ItemRef{})
+		if d == bridge.DecisionResolvedUnknown {
+			return bridge.AcceptResult{Decision: d}, nil
+		}
 		// One statement inserts the ledger row and, only if that insert
-		// happened, queues the item: a round trip fewer for every new key.
-		e := bridge.ApplyNotification(bridge.LedgerEntry{}, false, n, d)
-		args := append(entryArgs(e), msg, utc(n.ReceivedAt))
+		// happened, queues the item (a new key's plan is always an
+		// insert): a round trip fewer for every new key.
+		args := append(entryArgs(e), msg, utc(n.ReceivedAt), string(plan.Kind), n.LookupBeforeCreate)
 		tag, err := tx.Exec(ctx, s.q(`WITH l AS (
 				INSERT INTO {ledger} (`+ledgerCols+`)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+					$18, $19, $20, $21, $22)
 				ON CONFLICT (key) DO NOTHING
 				RETURNING key, receiver, previous_ticket_id)
-			INSERT INTO {outbox} (key, receiver, state, message, previous_ticket_id, next_attempt, accepted_at)
-			SELECT key, receiver, 'pending', $18, previous_ticket_id, $19, $19 FROM l`), args...)
+			INSERT INTO {outbox} (key, receiver, state, kind, message, previous_ticket_id, lookup_first,
+				next_attempt, accepted_at)
+			SELECT key, receiver, 'pending', $25, $23, previous_ticket_id, $26, $24, $24 FROM l`), args...)
 		if err != nil {
 			return bridge.AcceptResult{}, fmt.Errorf("write ledger and outbox: %w", err)
 		}
@@ -59,47 +66,100 @@ func (s *Store) acceptOne(ctx context.Context, tx pgx.Tx, n bridge.Notification)
 		}
 		// Another Accept inserted the key first (the INSERT waited for
 		// it to commit): decide on its row.
-		if cur, found, err = s.lockEntry(ctx, tx, n.Key); err != nil {
+		if cur, found, it, err = s.lockEntryAndItem(ctx, tx, n); err != nil {
 			return bridge.AcceptResult{}, fmt.Errorf("read ledger: %w", err)
 		}
-		d = bridge.Decide(found, cur.State, n.Firing)
 	}
+	d, e, plan := bridge.PlanAccept(cur, found, n, it.ref)
 	if d == bridge.DecisionResolvedUnknown {
 		return bridge.AcceptResult{Decision: d}, nil
 	}
-	e := bridge.ApplyNotification(cur, found, n, d)
-	if _, err := tx.Exec(ctx, s.q(`UPDATE {ledger} SET receiver = $2, state = $3, ticket_id = $4,
-		previous_ticket_id = $5, level = $6, title = $7, last_status = $8, notifications = $9,
-		last_error = $10, ticket_status = $11, created_at = $12, updated_at = $13, opened_at = $14,
-		closed_at = $15, resolved_at = $16, checked_at = $17
-		WHERE key = $1`), entryArgs(e)...); err != nil {
+	if err := s.putEntry(ctx, tx, e); err != nil {
 		return bridge.AcceptResult{}, fmt.Errorf("write ledger: %w", err)
 	}
-	switch d {
-	case bridge.DecisionCreate:
-		err = s.queue(ctx, tx, n, msg, e.PreviousTicketID)
-	case bridge.DecisionSuppressPending, bridge.DecisionSuppressDead:
-		state := bridge.ItemPending
-		if d == bridge.DecisionSuppressDead {
-			state = bridge.ItemDead
-		}
-		_, err = tx.Exec(ctx, s.q(`UPDATE {outbox} SET message = $1, receiver = $2
-			WHERE key = $3 AND state = $4`), msg, n.Receiver, n.Key, string(state))
-	}
-	if err != nil {
+	if err := s.applyPlan(ctx, tx, n, e, msg, it.id, plan); err != nil {
 		return bridge.AcceptResult{}, fmt.Errorf("write outbox: %w", err)
 	}
 	return bridge.AcceptResult{Decision: d, Entry: e}, nil
 }
 
-// queue inserts the outbox item of a create, due at once.
-func (s *Store) queue(ctx context.Context, tx pgx.Tx, n bridge.Notification, msg []byte, previous string) error {
+// liveItem is a key's pending-or-dead outbox item as Accept sees it.
+type liveItem struct {
+	id  int64
+	ref bridge.ItemRef
+}
+
+// lockEntryAndItem reads n's key's ledger entry, locking its row until the
+// end of the transaction, and then the key's live item, in one round trip
+// (a batch of two statements). The item is read by a statement of its own
+// so that it sees what the Accept or Complete that held the row lock
+// before committed (one statement joining both would read the item as it
+// was before the lock wait). It is leased when a worker's lease on it runs
+// past n.ReceivedAt. Its row is not locked: a Claim may lease it
+// meanwhile, so applyPlan deletes it only if it is still unleased.
+func (s *Store) lockEntryAndItem(ctx context.Context, tx pgx.Tx, n bridge.Notification) (bridge.LedgerEntry, bool, liveItem, error) {
+	b := &pgx.Batch{}
+	b.Queue(s.q(`SELECT `+ledgerCols+` FROM {ledger} WHERE key = $1 FOR UPDATE`), n.Key)
+	b.Queue(s.q(`SELECT id, kind, state, lease_owner IS NOT NULL AND lease_until > $2 FROM {outbox}
+		WHERE key = $1 AND state IN ('pending', 'dead')`), n.Key, utc(n.ReceivedAt))
+	res := tx.SendBatch(ctx, b)
+	defer func() { _ = res.Close() }() // the reads' errors are returned below
+	e, err := scanEntry(res.QueryRow())
+	found := err == nil
+	if errors.Is(err, pgx.ErrNoRows) {
+		e, err = bridge.LedgerEntry{}, nil
+	}
+	if err != nil {
+		return bridge.LedgerEntry{}, false, liveItem{}, err
+	}
+	var it liveItem
+	var kind, state string
+	err = res.QueryRow().Scan(&it.id, &kind, &state, &it.ref.Leased)
+	switch {
+	case err == nil:
+		it.ref.Found, it.ref.Kind, it.ref.State = true, bridge.Kind(kind), bridge.ItemState(state)
+	case !errors.Is(err, pgx.ErrNoRows):
+		return bridge.LedgerEntry{}, false, liveItem{}, fmt.Errorf("read outbox: %w", err)
+	}
+	return e, found, it, res.Close()
+}
+
+// applyPlan does to the key's live item id what plan says.
+func (s *Store) applyPlan(ctx context.Context, tx pgx.Tx, n bridge.Notification, e bridge.LedgerEntry, msg []byte,
+	id int64, plan bridge.ItemPlan) error {
+	var err error
+	switch plan.Action {
+	case bridge.ItemInsert:
+		err = s.queue(ctx, tx, n, e, plan.Kind, msg)
+	case bridge.ItemReplace:
+		// A dead item: no worker holds it.
+		if _, err = tx.Exec(ctx, s.q(`DELETE FROM {outbox} WHERE id = $1`), id); err == nil {
+			err = s.queue(ctx, tx, n, e, plan.Kind, msg)
+		}
+	case bridge.ItemDelete:
+		// Unless a Claim leased it since it was read: then its Complete
+		// or Retry decides.
+		_, err = tx.Exec(ctx, s.q(`DELETE FROM {outbox} WHERE id = $1
+			AND NOT (lease_owner IS NOT NULL AND lease_until > $2)`), id, utc(n.ReceivedAt))
+	case bridge.ItemUpdate:
+		if plan.Message {
+			_, err = tx.Exec(ctx, s.q(`UPDATE {outbox} SET kind = $1, receiver = $2, previous_ticket_id = $3,
+				message = $4 WHERE id = $5`), string(plan.Kind), n.Receiver, e.PreviousTicketID, msg, id)
+		} else {
+			_, err = tx.Exec(ctx, s.q(`UPDATE {outbox} SET kind = $1, receiver = $2, previous_ticket_id = $3
+				WHERE id = $4`), string(plan.Kind), n.Receiver, e.PreviousTicketID, id)
+		}
+	}
+	return err
+}
+
+// queue inserts an outbox item of kind, due at once. Only a new key's
+// first create looks the key up first, which the fast path of acceptOne
+// queues.
+func (s *Store) queue(ctx context.Context, tx pgx.Tx, n bridge.Notification, e bridge.LedgerEntry, kind bridge.Kind, msg []byte) error {
 	at := utc(n.ReceivedAt)
 	_, err := tx.Exec(ctx, s.q(`INSERT INTO {outbox}
-		(key, receiver, state, message, previous_ticket_id, next_attempt, accepted_at)
-		VALUES ($1, $2, 'pending', $3, $4, $5, $5)`), n.Key, n.Receiver, msg, previous, at)
-	if err != nil {
-		return fmt.Errorf("write outbox: %w", err)
-	}
-	return nil
+		(key, receiver, state, kind, message, previous_ticket_id, next_attempt, accepted_at)
+		VALUES ($1, $2, 'pending', $3, $4, $5, $6, $6)`), n.Key, n.Receiver, string(kind), msg, e.PreviousTicketID, at)
+	return err
 }

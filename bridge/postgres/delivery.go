@@ -34,8 +34,8 @@ func (s *Store) Claim(ctx context.Context, req bridge.ClaimRequest) ([]bridge.De
 			UPDATE {outbox} o
 			SET lease_owner = $1, lease_until = $2, attempts = o.attempts + 1,
 				lookup_first = o.lookup_first OR o.lease_owner IS NOT NULL
-			FROM due WHERE o.id = due.id
-			RETURNING `+prefixed("o", deliveryCols)),
+			FROM due, {ledger} l WHERE o.id = due.id AND l.key = o.key
+			RETURNING `+prefixed("o", deliveryCols)+`, `+prefixed("l", claimLedgerCols)),
 			req.Owner, utc(req.Now.Add(req.Lease)), utc(req.Now), req.Limit)
 		if err != nil {
 			return err
@@ -71,11 +71,12 @@ func (s *Store) Claim(ctx context.Context, req bridge.ClaimRequest) ([]bridge.De
 	return out, nil
 }
 
-// leaseState is an outbox item locked for a Complete or DeadLetter.
+// leaseState is an outbox item locked for a Complete, Retry or DeadLetter,
+// and its key's entry.
 type leaseState struct {
-	key         string
-	ledgerState bridge.State
-	held        bool
+	entry bridge.LedgerEntry
+	kind  bridge.Kind
+	held  bool
 }
 
 // lockLease locks the ledger row of item id's key, then the item (the order
@@ -83,37 +84,39 @@ type leaseState struct {
 // lease that expired but that nobody took over is still held: no other
 // worker can have acted on the item. found is false when the item is gone.
 func (s *Store) lockLease(ctx context.Context, tx pgx.Tx, id int64, owner string) (l leaseState, found bool, err error) {
-	err = tx.QueryRow(ctx, s.q(`SELECT key FROM {outbox} WHERE id = $1`), id).Scan(&l.key)
+	var key string
+	err = tx.QueryRow(ctx, s.q(`SELECT key FROM {outbox} WHERE id = $1`), id).Scan(&key)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return leaseState{}, false, nil
 	}
 	if err != nil {
 		return leaseState{}, false, err
 	}
-	var state string
-	if err := tx.QueryRow(ctx, s.q(`SELECT state FROM {ledger} WHERE key = $1 FOR UPDATE`), l.key).
-		Scan(&state); err != nil {
-		return leaseState{}, false, fmt.Errorf("lock ledger: %w", err)
+	e, found, err := s.lockEntry(ctx, tx, key)
+	if err != nil || !found {
+		return leaseState{}, false, fmt.Errorf("lock ledger: %w", cmp.Or(err, bridge.ErrNotFound))
 	}
-	l.ledgerState = bridge.State(state)
-	var itemState string
+	l.entry = e
+	var itemState, kind string
 	var leaseOwner *string
-	err = tx.QueryRow(ctx, s.q(`SELECT state, lease_owner FROM {outbox} WHERE id = $1 FOR UPDATE`), id).
-		Scan(&itemState, &leaseOwner)
+	err = tx.QueryRow(ctx, s.q(`SELECT state, kind, lease_owner FROM {outbox} WHERE id = $1 FOR UPDATE`), id).
+		Scan(&itemState, &kind, &leaseOwner)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return leaseState{}, false, nil // delivered meanwhile
 	}
 	if err != nil {
 		return leaseState{}, false, fmt.Errorf("lock outbox item: %w", err)
 	}
+	l.kind = bridge.Kind(kind)
 	l.held = itemState == string(bridge.ItemPending) && leaseOwner != nil && *leaseOwner == owner
 	return l, true, nil
 }
 
-// Complete implements bridge.Store. When the lease is lost but the item
-// still exists and its key is pending or dead, the ticket is recorded and
-// the item deleted anyway (then ErrLeaseLost is returned): the ticket exists
-// in COC, and a second create must not follow.
+// Complete implements bridge.Store: bridge.PlanComplete decides the entry
+// and whether the item stays for the key's next operation. When the lease
+// of a create is lost but the item still exists and its key is pending or
+// dead, the ticket is recorded anyway (then ErrLeaseLost is returned): the
+// ticket exists in COC, and a second create must not follow.
 func (s *Store) Complete(ctx context.Context, c bridge.Completion) error {
 	c = c.Safe()
 	if c.TicketID == "" {
@@ -123,38 +126,81 @@ func (s *Store) Complete(ctx context.Context, c bridge.Completion) error {
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		l, found, err := s.lockLease(ctx, tx, c.ID, c.Owner)
 		lost = !found || !l.held
-		if err != nil || !found {
+		if err != nil || !found || (lost && c.Kind != bridge.KindCreate) {
 			return err
 		}
-		if !l.held && l.ledgerState != bridge.StatePending && l.ledgerState != bridge.StateDead {
+		cur := l.entry
+		if lost && cur.State != bridge.StatePending && cur.State != bridge.StateDead {
 			return nil
 		}
-		now := utc(c.Now)
-		if _, err := tx.Exec(ctx, s.q(`UPDATE {ledger} SET state = 'open', ticket_id = $1, ticket_status = '',
-			title = CASE WHEN $4::text <> '' THEN $4::text ELSE title END,
-			last_error = '', opened_at = $2, closed_at = NULL, checked_at = NULL, updated_at = $2
-			WHERE key = $3`), c.TicketID, now, l.key, c.Title); err != nil {
-			return fmt.Errorf("write ledger: %w", err)
+		e := cur
+		next, ok := bridge.NextOperation(cur)
+		if c.Kind == bridge.KindCreate || cur.TicketID == c.TicketID {
+			c.Now = utc(c.Now)
+			e, next, ok = bridge.PlanComplete(cur, c)
+			if err := s.putEntry(ctx, tx, e); err != nil {
+				return fmt.Errorf("write ledger: %w", err)
+			}
 		}
-		if _, err := tx.Exec(ctx, s.q(`DELETE FROM {outbox} WHERE id = $1`), c.ID); err != nil {
-			return fmt.Errorf("delete outbox item: %w", err)
-		}
-		return nil
+		return s.keepOrDelete(ctx, tx, c.ID, e, next, ok, utc(c.Now))
 	})
 	return lease.Result("complete", c.ID, c.Owner, lost, err)
 }
 
-// Retry implements bridge.Store.
-func (s *Store) Retry(ctx context.Context, r bridge.RetryRequest) error {
-	r = r.Safe()
-	n, err := s.update(ctx, `UPDATE {outbox} SET next_attempt = $1, last_error = $2, lookup_first = $3,
-		lease_owner = NULL, lease_until = NULL
-		WHERE id = $4 AND state = 'pending' AND lease_owner = $5`,
-		utc(r.NextAttempt), r.LastError, r.LookupFirst, r.ID, r.Owner)
-	return lease.Result("retry", r.ID, r.Owner, n == 0, err)
+// keepOrDelete ends item id's operation: the item stays as the key's next
+// operation (ok) of kind next, due at now and started afresh, or is
+// deleted.
+func (s *Store) keepOrDelete(ctx context.Context, tx pgx.Tx, id int64, e bridge.LedgerEntry, next bridge.Kind, ok bool, now time.Time) error {
+	if !ok {
+		if _, err := tx.Exec(ctx, s.q(`DELETE FROM {outbox} WHERE id = $1`), id); err != nil {
+			return fmt.Errorf("delete outbox item: %w", err)
+		}
+		return nil
+	}
+	if _, err := tx.Exec(ctx, s.q(`UPDATE {outbox} SET state = 'pending', kind = $1, previous_ticket_id = $2,
+		next_attempt = $3, attempts = 0, last_error = '', error_code = '', lookup_first = false,
+		lookups_done = 0, unclear_since = NULL, lease_owner = NULL, lease_until = NULL
+		WHERE id = $4`), string(next), e.PreviousTicketID, now, id); err != nil {
+		return fmt.Errorf("keep outbox item for the next operation: %w", err)
+	}
+	return nil
 }
 
-// DeadLetter implements bridge.Store.
+// Retry implements bridge.Store. A create is rescheduled in one statement;
+// another kind is rescheduled as the kind of the key's next operation, or
+// deleted when there is none.
+func (s *Store) Retry(ctx context.Context, r bridge.RetryRequest) error {
+	r = r.Safe()
+	args := []any{utc(r.NextAttempt), r.LastError, r.LookupFirst, r.LookupsDone, optUTC(r.UnclearSince), r.ID}
+	// A create's retry needs no ledger row, so no lock on it.
+	n, err := s.update(ctx, `UPDATE {outbox} SET next_attempt = $1, last_error = $2, lookup_first = $3,
+			lookups_done = $4, unclear_since = $5, lease_owner = NULL, lease_until = NULL
+		WHERE id = $6 AND state = 'pending' AND lease_owner = $7 AND kind = 'create'`, append(args, r.Owner)...)
+	if err != nil || n == 1 {
+		return lease.Result("retry", r.ID, r.Owner, false, err)
+	}
+	lost := false
+	err = s.tx(ctx, func(tx pgx.Tx) error {
+		l, found, err := s.lockLease(ctx, tx, r.ID, r.Owner)
+		lost = !found || !l.held
+		if err != nil || lost {
+			return err
+		}
+		next, ok := bridge.NextOperation(l.entry)
+		if !ok {
+			_, err := tx.Exec(ctx, s.q(`DELETE FROM {outbox} WHERE id = $1`), r.ID)
+			return err
+		}
+		_, err = tx.Exec(ctx, s.q(`UPDATE {outbox} SET next_attempt = $1, last_error = $2, lookup_first = $3,
+				lookups_done = $4, unclear_since = $5, lease_owner = NULL, lease_until = NULL, kind = $7
+			WHERE id = $6`), append(args, string(next))...)
+		return err
+	})
+	return lease.Result("retry", r.ID, r.Owner, lost, err)
+}
+
+// DeadLetter implements bridge.Store: only a create's dead letter marks the
+// entry dead.
 func (s *Store) DeadLetter(ctx context.Context, d bridge.DeadLetterRequest) error {
 	d = d.Safe()
 	lost := false
@@ -168,8 +214,9 @@ func (s *Store) DeadLetter(ctx context.Context, d bridge.DeadLetterRequest) erro
 			lease_owner = NULL, lease_until = NULL WHERE id = $3`), d.Code, d.Message, d.ID); err != nil {
 			return fmt.Errorf("write outbox: %w", err)
 		}
-		if _, err := tx.Exec(ctx, s.q(`UPDATE {ledger} SET state = 'dead', last_error = $1, updated_at = $2
-			WHERE key = $3`), d.LedgerError(), utc(d.Now), l.key); err != nil {
+		if _, err := tx.Exec(ctx, s.q(`UPDATE {ledger} SET state = CASE WHEN $4 THEN 'dead' ELSE state END,
+			last_error = $1, updated_at = $2 WHERE key = $3`),
+			d.LedgerError(), utc(d.Now), l.entry.Key, l.kind == bridge.KindCreate); err != nil {
 			return fmt.Errorf("write ledger: %w", err)
 		}
 		return nil
@@ -225,18 +272,31 @@ func (s *Store) Replay(ctx context.Context, r bridge.ReplayRequest) (int, error)
 		rows, err = tx.Query(ctx, s.q(`UPDATE {outbox} SET state = 'pending', next_attempt = $1, attempts = 0,
 				lease_owner = NULL, lease_until = NULL
 			WHERE state = 'dead' AND key = ANY($2) AND ($3::bigint = 0 OR id = $3)
-			RETURNING key`), now, keys, r.ID)
+			RETURNING key, kind = 'create'`), now, keys, r.ID)
 		if err != nil {
 			return fmt.Errorf("write outbox: %w", err)
 		}
-		if keys, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		var (
+			key     string
+			create  bool
+			creates []string // an action's entry stays as it is
+		)
+		if _, err := pgx.ForEachRow(rows, []any{&key, &create}, func() error {
+			n++
+			if create {
+				creates = append(creates, key)
+			}
+			return nil
+		}); err != nil {
 			return fmt.Errorf("write outbox: %w", err)
 		}
+		if len(creates) == 0 {
+			return nil
+		}
 		if _, err := tx.Exec(ctx, s.q(`UPDATE {ledger} SET state = 'pending', updated_at = $1
-			WHERE key = ANY($2)`), now, keys); err != nil {
+			WHERE key = ANY($2)`), now, creates); err != nil {
 			return fmt.Errorf("write ledger: %w", err)
 		}
-		n = len(keys)
 		return nil
 	})
 	if err != nil {

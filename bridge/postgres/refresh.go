@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/coc-bridge/coc-bridge/bridge"
 	"github.com/coc-bridge/coc-bridge/bridge/internal/ledger"
 )
@@ -45,7 +43,7 @@ func (s *Store) DueForRefresh(ctx context.Context, r bridge.RefreshRequest) ([]b
 		var got []due
 		for rows.Next() {
 			var d due
-			if d.e, err = scanEntry(sinceRow{rows, &d.since}); err != nil {
+			if d.e, err = scanEntry(extraRow{rows, []any{&d.since}}); err != nil {
 				return err
 			}
 			got = append(got, d)
@@ -68,32 +66,34 @@ func (s *Store) DueForRefresh(ctx context.Context, r bridge.RefreshRequest) ([]b
 	return out, nil
 }
 
-// sinceRow scans a ledger row followed by one more column into since.
-type sinceRow struct {
-	pgx.Row
-	since *time.Time
-}
-
-func (r sinceRow) Scan(dest ...any) error { return r.Row.Scan(append(dest, r.since)...) }
-
 // Release implements bridge.Store.
 func (s *Store) Release(ctx context.Context, r bridge.Release) error {
 	r = r.Safe()
-	n, err := s.update(ctx, `UPDATE {ledger} SET state = 'closed', ticket_status = $1,
-		closed_at = $2, updated_at = $2
-		WHERE key = $3 AND ticket_id = $4 AND ticket_id <> '' AND state = 'open'`,
+	// The key's unleased pending action would act on a finished ticket:
+	// deleted in the same statement, after the ledger row is locked.
+	n, err := s.update(ctx, `WITH l AS (
+			UPDATE {ledger} SET state = 'closed', ticket_status = $1, closed_at = $2, updated_at = $2
+			WHERE key = $3 AND ticket_id = $4 AND ticket_id <> '' AND state = 'open'
+			RETURNING key),
+		d AS (
+			DELETE FROM {outbox} o USING l
+			WHERE o.key = l.key AND o.state = 'pending' AND o.kind <> 'create'
+				AND NOT (o.lease_owner IS NOT NULL AND o.lease_until > $2))
+		SELECT 1 FROM l`,
 		r.Status, utc(r.Now), r.Key, r.TicketID)
 	return ledger.Result("release", r.TicketID, r.Key, n, err)
 }
 
-// RecordCheck implements bridge.Store. An empty Status keeps the last one
-// (a failed read says nothing about the ticket); Error replaces LastError.
+// RecordCheck implements bridge.Store. An empty Status or Level keeps the
+// last one (a failed read says nothing about the ticket); Error replaces
+// LastError.
 // ErrNotFound when the key has no open entry with that ticket.
 func (s *Store) RecordCheck(ctx context.Context, c bridge.Check) error {
 	c = c.Safe()
 	n, err := s.update(ctx, `UPDATE {ledger}
-		SET ticket_status = CASE WHEN $1::text = '' THEN ticket_status ELSE $1 END, last_error = $2, checked_at = $3
+		SET ticket_status = CASE WHEN $1::text = '' THEN ticket_status ELSE $1 END,
+			coc_level = CASE WHEN $6::text = '' THEN coc_level ELSE $6 END, last_error = $2, checked_at = $3
 		WHERE key = $4 AND ticket_id = $5 AND ticket_id <> '' AND state = 'open'`,
-		c.Status, c.Error, utc(c.Now), c.Key, c.TicketID)
+		c.Status, c.Error, utc(c.Now), c.Key, c.TicketID, c.Level)
 	return ledger.Result("record check of", c.TicketID, c.Key, n, err)
 }

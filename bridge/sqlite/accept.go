@@ -52,47 +52,102 @@ func (s *Store) Accept(ctx context.Context, batch ...bridge.Notification) ([]bri
 	return res, nil
 }
 
-// acceptOne applies one notification in the writer's transaction.
+// acceptOne applies one notification in the writer's transaction: the
+// decision is bridge.PlanAccept's.
 func acceptOne(ctx context.Context, tx *wtx, n bridge.Notification) (bridge.AcceptResult, error) {
-	cur, found, err := getEntry(ctx, tx, n.Key)
+	cur, found, it, err := getEntryAndItem(ctx, tx, n.Key, micros(n.ReceivedAt))
 	if err != nil {
 		return bridge.AcceptResult{}, fmt.Errorf("read ledger: %w", err)
 	}
-	d := bridge.Decide(found, cur.State, n.Firing)
+	d, e, plan := bridge.PlanAccept(cur, found, n, it.ref)
 	if d == bridge.DecisionResolvedUnknown {
 		return bridge.AcceptResult{Decision: d}, nil
 	}
-	e := bridge.ApplyNotification(cur, found, n, d)
 	if err := putEntry(ctx, tx, e); err != nil {
 		return bridge.AcceptResult{}, fmt.Errorf("write ledger: %w", err)
 	}
-	msg := n.Message
-	if msg == nil {
-		msg = []byte{}
-	}
-	switch d {
-	case bridge.DecisionCreate:
-		err = queue(ctx, tx, n, msg, e.PreviousTicketID)
-	case bridge.DecisionSuppressPending, bridge.DecisionSuppressDead:
-		state := bridge.ItemPending
-		if d == bridge.DecisionSuppressDead {
-			state = bridge.ItemDead
-		}
-		err = replaceMessage(ctx, tx, n, msg, state)
-	}
-	if err != nil {
+	if err := applyPlan(ctx, tx, n, e, it.id, plan, n.LookupBeforeCreate && !found); err != nil {
 		return bridge.AcceptResult{}, fmt.Errorf("write outbox: %w", err)
 	}
 	return bridge.AcceptResult{Decision: d, Entry: e}, nil
 }
 
-// queue inserts the outbox item of a create, due at once, and its message.
-func queue(ctx context.Context, tx *wtx, n bridge.Notification, msg []byte, previous string) error {
+// liveItem is a key's pending-or-dead outbox item as Accept sees it.
+type liveItem struct {
+	id  int64
+	ref bridge.ItemRef
+}
+
+// entryAndItemQuery reads a key's ledger entry and its live item in one
+// statement (args: now, key). The join names outbox_key_live's own
+// condition, so SQLite finds the item through that index (TestQueryPlans).
+var entryAndItemQuery = `SELECT ` + prefixed("l", ledgerCols) + `,
+		o.id, o.kind, o.state, o.lease_owner IS NOT NULL AND o.lease_until > ?
+	FROM ledger l LEFT JOIN outbox o ON o.key = l.key AND o.state IN ('pending', 'dead')
+	WHERE l.key = ?`
+
+// getEntryAndItem reads key's ledger entry and its live item; the item is
+// leased when a worker's lease on it runs past now.
+func getEntryAndItem(ctx context.Context, tx *wtx, key string, now int64) (bridge.LedgerEntry, bool, liveItem, error) {
+	var (
+		id     sql.NullInt64
+		kind   sql.NullString
+		state  sql.NullString
+		leased sql.NullBool
+	)
+	e, err := scanEntry(extraRow{tx.QueryRowContext(ctx, entryAndItemQuery, now, key), []any{&id, &kind, &state, &leased}})
+	if errors.Is(err, sql.ErrNoRows) {
+		return bridge.LedgerEntry{}, false, liveItem{}, nil
+	}
+	if err != nil {
+		return bridge.LedgerEntry{}, false, liveItem{}, err
+	}
+	it := liveItem{id: id.Int64, ref: bridge.ItemRef{Found: id.Valid, Kind: bridge.Kind(kind.String),
+		State: bridge.ItemState(state.String), Leased: leased.Bool}}
+	return e, true, it, nil
+}
+
+// applyPlan does to the key's live item id what plan says; lookupFirst
+// marks an inserted create to look the key up before creating.
+func applyPlan(ctx context.Context, tx *wtx, n bridge.Notification, e bridge.LedgerEntry, id int64,
+	plan bridge.ItemPlan, lookupFirst bool) error {
+	msg := n.Message
+	if msg == nil {
+		msg = []byte{}
+	}
+	switch plan.Action {
+	case bridge.ItemInsert:
+		return queue(ctx, tx, n, e, plan.Kind, msg, lookupFirst)
+	case bridge.ItemReplace:
+		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, id); err != nil {
+			return err
+		}
+		return queue(ctx, tx, n, e, plan.Kind, msg, lookupFirst)
+	case bridge.ItemDelete:
+		_, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, id)
+		return err
+	case bridge.ItemUpdate:
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET kind = ?, receiver = ?, previous_ticket_id = ?
+			WHERE id = ?`, string(plan.Kind), n.Receiver, e.PreviousTicketID, id); err != nil {
+			return err
+		}
+		if !plan.Message {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE outbox_message SET message = ? WHERE id = ?`, msg, id)
+		return err
+	}
+	return nil
+}
+
+// queue inserts an outbox item of kind, due at once, and its message.
+func queue(ctx context.Context, tx *wtx, n bridge.Notification, e bridge.LedgerEntry, kind bridge.Kind,
+	msg []byte, lookupFirst bool) error {
 	at := micros(n.ReceivedAt)
 	res, err := tx.ExecContext(ctx, `INSERT INTO outbox
-		(key, receiver, state, previous_ticket_id, next_attempt, accepted_at)
-		VALUES (?, ?, 'pending', ?, ?, ?)`,
-		n.Key, n.Receiver, previous, at, at)
+		(key, receiver, state, kind, previous_ticket_id, lookup_first, next_attempt, accepted_at)
+		VALUES (?, ?, 'pending', ?, ?, ?, ?, ?)`,
+		n.Key, n.Receiver, string(kind), e.PreviousTicketID, lookupFirst, at, at)
 	if err != nil {
 		return err
 	}
@@ -101,30 +156,5 @@ func queue(ctx context.Context, tx *wtx, n bridge.Notification, msg []byte, prev
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO outbox_message (id, message) VALUES (?, ?)`, id, msg)
-	return err
-}
-
-// replaceItemQuery finds a key's live item in a state through
-// outbox_key_live: the index's own condition must be in the query for
-// SQLite to use it, and the state is a literal (a bound state would make
-// SQLite prepare the statement again on every run to recheck the index).
-var replaceItemQuery = map[bridge.ItemState]string{
-	bridge.ItemPending: `UPDATE outbox SET receiver = ?
-		WHERE key = ? AND state IN ('pending', 'dead') AND state = 'pending' RETURNING id`,
-	bridge.ItemDead: `UPDATE outbox SET receiver = ?
-		WHERE key = ? AND state IN ('pending', 'dead') AND state = 'dead' RETURNING id`,
-}
-
-// replaceMessage makes the key's item in state carry the newer notification.
-func replaceMessage(ctx context.Context, tx *wtx, n bridge.Notification, msg []byte, state bridge.ItemState) error {
-	var id int64
-	err := tx.QueryRowContext(ctx, replaceItemQuery[state], n.Receiver, n.Key).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil // the ledger and the outbox disagree; nothing to carry the message
-	}
-	if err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, `UPDATE outbox_message SET message = ? WHERE id = ?`, msg, id)
 	return err
 }

@@ -33,10 +33,13 @@ func (s *Store) Claim(ctx context.Context, req bridge.ClaimRequest) ([]bridge.De
 			return cmp.Or(cmp.Compare(a.next, b.next), cmp.Compare(a.d.ID, b.d.ID))
 		})
 		for _, c := range got {
-			if err := tx.QueryRowContext(ctx, `SELECT message FROM outbox_message WHERE id = ?`, c.d.ID).
-				Scan(&c.d.Message); err != nil {
-				return fmt.Errorf("read message of outbox item %d: %w", c.d.ID, err)
+			var resolved sql.NullInt64
+			if err := tx.QueryRowContext(ctx, `SELECT m.message, l.ticket_id, l.level, l.coc_level, l.title, l.resolved_at
+				FROM outbox_message m, ledger l WHERE m.id = ? AND l.key = ?`, c.d.ID, c.d.Key).
+				Scan(&c.d.Message, &c.d.TicketID, &c.d.Level, &c.d.CocLevel, &c.d.Title, &resolved); err != nil {
+				return fmt.Errorf("read message and ledger entry of outbox item %d: %w", c.d.ID, err)
 			}
+			c.d.ResolvedAt = optTime(resolved)
 			out = append(out, c.d)
 		}
 		return nil
@@ -82,28 +85,38 @@ func claimRows(ctx context.Context, tx *wtx, query string, args ...any) ([]claim
 	})
 }
 
-// leaseCheck reads item id and reports its key, whether owner holds it, and
-// whether it exists. A lease that expired but that nobody took over is
-// still held: no other worker can have acted on the item.
-func leaseCheck(ctx context.Context, tx *wtx, id int64, owner string) (key string, held, found bool, err error) {
-	var state string
-	var leaseOwner sql.NullString
-	err = tx.QueryRowContext(ctx, `SELECT key, state, lease_owner FROM outbox WHERE id = ?`, id).
-		Scan(&key, &state, &leaseOwner)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", false, false, nil
-	}
-	if err != nil {
-		return "", false, false, err
-	}
-	held = state == string(bridge.ItemPending) && leaseOwner.Valid && leaseOwner.String == owner
-	return key, held, true, nil
+// heldItem is what Complete, Retry and DeadLetter read of a claimed item.
+type heldItem struct {
+	key   string
+	kind  bridge.Kind
+	state bridge.ItemState
+	// held: the caller still holds the lease. A lease that expired but
+	// that nobody took over is still held: no other worker can have
+	// acted on the item.
+	held bool
 }
 
-// Complete implements bridge.Store. When the lease is lost but the item
-// still exists and its key is pending or dead, the ticket is recorded and
-// the item deleted anyway (then ErrLeaseLost is returned): the ticket exists
-// in COC, and a second create must not follow.
+// leaseCheck reads item id and reports whether owner holds it; found is
+// false when the item is gone.
+func leaseCheck(ctx context.Context, tx *wtx, id int64, owner string) (it heldItem, found bool, err error) {
+	var leaseOwner sql.NullString
+	err = tx.QueryRowContext(ctx, `SELECT key, kind, state, lease_owner FROM outbox WHERE id = ?`, id).
+		Scan(&it.key, &it.kind, &it.state, &leaseOwner)
+	if errors.Is(err, sql.ErrNoRows) {
+		return heldItem{}, false, nil
+	}
+	if err != nil {
+		return heldItem{}, false, err
+	}
+	it.held = it.state == bridge.ItemPending && leaseOwner.Valid && leaseOwner.String == owner
+	return it, true, nil
+}
+
+// Complete implements bridge.Store: bridge.PlanComplete decides the entry
+// and whether the item stays for the key's next operation. When the lease
+// of a create is lost but the item still exists and its key is pending or
+// dead, the ticket is recorded anyway (then ErrLeaseLost is returned): the
+// ticket exists in COC, and a second create must not follow.
 func (s *Store) Complete(ctx context.Context, c bridge.Completion) error {
 	c = c.Safe()
 	if c.TicketID == "" {
@@ -111,63 +124,113 @@ func (s *Store) Complete(ctx context.Context, c bridge.Completion) error {
 	}
 	lost := false
 	err := s.do(ctx, func(ctx context.Context, tx *wtx) error {
-		lost = false
-		key, held, found, err := leaseCheck(ctx, tx, c.ID, c.Owner)
-		if err != nil || !found {
-			lost = !found
+		it, found, err := leaseCheck(ctx, tx, c.ID, c.Owner)
+		lost = !found || !it.held
+		if err != nil || !found || (lost && c.Kind != bridge.KindCreate) {
 			return err
 		}
-		lost = !held
-		if !held {
-			var state string
-			if err := tx.QueryRowContext(ctx, `SELECT state FROM ledger WHERE key = ?`, key).Scan(&state); err != nil {
-				return fmt.Errorf("read ledger: %w", err)
+		cur, found, err := getEntry(ctx, tx, it.key)
+		if err != nil || !found {
+			return fmt.Errorf("read ledger: %w", cmp.Or(err, bridge.ErrNotFound))
+		}
+		if lost && cur.State != bridge.StatePending && cur.State != bridge.StateDead {
+			return nil
+		}
+		e := cur
+		next, ok := bridge.NextOperation(cur)
+		if c.Kind == bridge.KindCreate || cur.TicketID == c.TicketID {
+			c.Now = utc(c.Now)
+			e, next, ok = bridge.PlanComplete(cur, c)
+			if err := putEntry(ctx, tx, e); err != nil {
+				return fmt.Errorf("write ledger: %w", err)
 			}
-			if state != string(bridge.StatePending) && state != string(bridge.StateDead) {
-				return nil
-			}
 		}
-		now := micros(c.Now)
-		if _, err := tx.ExecContext(ctx, `UPDATE ledger SET state = 'open', ticket_id = ?, ticket_status = '',
-			title = CASE WHEN ? <> '' THEN ? ELSE title END,
-			last_error = '', opened_at = ?, closed_at = NULL, checked_at = NULL, updated_at = ?
-			WHERE key = ?`, c.TicketID, c.Title, c.Title, now, now, key); err != nil {
-			return fmt.Errorf("write ledger: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, c.ID); err != nil {
-			return fmt.Errorf("delete outbox item: %w", err)
-		}
-		return nil
+		return keepOrDelete(ctx, tx, c.ID, e, next, ok, micros(c.Now))
 	})
 	return lease.Result("complete", c.ID, c.Owner, lost, err)
 }
 
-// Retry implements bridge.Store.
-func (s *Store) Retry(ctx context.Context, r bridge.RetryRequest) error {
-	r = r.Safe()
-	n, err := s.update(ctx, `UPDATE outbox SET next_attempt = ?, last_error = ?, lookup_first = ?,
-		lease_owner = NULL, lease_until = NULL
-		WHERE id = ? AND state = 'pending' AND lease_owner = ?`,
-		micros(r.NextAttempt), r.LastError, r.LookupFirst, r.ID, r.Owner)
-	return lease.Result("retry", r.ID, r.Owner, n == 0, err)
+// keepOrDelete ends item id's operation: the item stays as the key's next
+// operation (ok) of kind next, due at now and started afresh, or is
+// deleted.
+func keepOrDelete(ctx context.Context, tx *wtx, id int64, e bridge.LedgerEntry, next bridge.Kind, ok bool, now int64) error {
+	if !ok {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, id); err != nil {
+			return fmt.Errorf("delete outbox item: %w", err)
+		}
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'pending', kind = ?, previous_ticket_id = ?,
+		next_attempt = ?, attempts = 0, last_error = '', error_code = '', lookup_first = 0,
+		lookups_done = 0, unclear_since = NULL, lease_owner = NULL, lease_until = NULL
+		WHERE id = ?`, string(next), e.PreviousTicketID, now, id); err != nil {
+		return fmt.Errorf("keep outbox item for the next operation: %w", err)
+	}
+	return nil
 }
 
-// DeadLetter implements bridge.Store.
+// retryCreateQuery reschedules a held create: a create's retry needs no
+// ledger read (args: next attempt, last error, lookup first, lookups done,
+// unclear since, id, owner).
+const retryCreateQuery = `UPDATE outbox SET next_attempt = ?, last_error = ?, lookup_first = ?,
+		lookups_done = ?, unclear_since = ?, lease_owner = NULL, lease_until = NULL
+	WHERE id = ? AND state = 'pending' AND lease_owner = ? AND kind = 'create'`
+
+// Retry implements bridge.Store. A create is rescheduled in one statement;
+// another kind is rescheduled as the kind of the key's next operation, or
+// deleted when there is none.
+func (s *Store) Retry(ctx context.Context, r bridge.RetryRequest) error {
+	r = r.Safe()
+	lost := false
+	err := s.do(ctx, func(ctx context.Context, tx *wtx) error {
+		args := []any{micros(r.NextAttempt), r.LastError, r.LookupFirst, r.LookupsDone, optMicros(r.UnclearSince)}
+		res, err := tx.ExecContext(ctx, retryCreateQuery, append(args, r.ID, r.Owner)...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err
+		}
+		it, _, err := leaseCheck(ctx, tx, r.ID, r.Owner)
+		lost = !it.held
+		if err != nil || lost {
+			return err
+		}
+		e, _, err := getEntry(ctx, tx, it.key)
+		if err != nil {
+			return fmt.Errorf("read ledger: %w", err)
+		}
+		next, ok := bridge.NextOperation(e)
+		if !ok {
+			_, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, r.ID)
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE outbox SET kind = ?, next_attempt = ?, last_error = ?, lookup_first = ?,
+			lookups_done = ?, unclear_since = ?, lease_owner = NULL, lease_until = NULL
+			WHERE id = ?`, append(append([]any{string(next)}, args...), r.ID)...)
+		return err
+	})
+	return lease.Result("retry", r.ID, r.Owner, lost, err)
+}
+
+// DeadLetter implements bridge.Store: only a create's dead letter marks the
+// entry dead.
 func (s *Store) DeadLetter(ctx context.Context, d bridge.DeadLetterRequest) error {
 	d = d.Safe()
 	lost := false
 	err := s.do(ctx, func(ctx context.Context, tx *wtx) error {
-		key, held, _, err := leaseCheck(ctx, tx, d.ID, d.Owner)
-		lost = !held
-		if err != nil || !held {
+		it, _, err := leaseCheck(ctx, tx, d.ID, d.Owner)
+		lost = !it.held
+		if err != nil || lost {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'dead', error_code = ?, last_error = ?,
 			lease_owner = NULL, lease_until = NULL WHERE id = ?`, d.Code, d.Message, d.ID); err != nil {
 			return fmt.Errorf("write outbox: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE ledger SET state = 'dead', last_error = ?, updated_at = ?
-			WHERE key = ?`, d.LedgerError(), micros(d.Now), key); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE ledger SET state = CASE WHEN ? THEN 'dead' ELSE state END,
+			last_error = ?, updated_at = ? WHERE key = ?`,
+			it.kind == bridge.KindCreate, d.LedgerError(), micros(d.Now), it.key); err != nil {
 			return fmt.Errorf("write ledger: %w", err)
 		}
 		return nil
@@ -206,21 +269,28 @@ func (s *Store) Replay(ctx context.Context, r bridge.ReplayRequest) (int, error)
 		rows, err := tx.QueryContext(ctx, `UPDATE outbox SET state = 'pending', next_attempt = ?, attempts = 0,
 			lease_owner = NULL, lease_until = NULL
 			WHERE state = 'dead' AND (? = 0 OR id = ?) AND (? = '' OR key = ?)
-			RETURNING key`, now, r.ID, r.ID, r.Key, r.Key)
+			RETURNING key, kind`, now, r.ID, r.ID, r.Key, r.Key)
 		if err != nil {
 			return fmt.Errorf("write outbox: %w", err)
 		}
-		keys, err := collect(rows, func(sc scanner) (k string, err error) { return k, sc.Scan(&k) })
+		type replayed struct {
+			key  string
+			kind bridge.Kind
+		}
+		items, err := collect(rows, func(sc scanner) (r replayed, err error) { return r, sc.Scan(&r.key, &r.kind) })
 		if err != nil {
 			return err
 		}
-		for _, k := range keys {
+		for _, it := range items {
+			if it.kind != bridge.KindCreate {
+				continue // an action's entry stays open
+			}
 			if _, err := tx.ExecContext(ctx, `UPDATE ledger SET state = 'pending', updated_at = ?
-				WHERE key = ?`, now, k); err != nil {
+				WHERE key = ?`, now, it.key); err != nil {
 				return fmt.Errorf("write ledger: %w", err)
 			}
 		}
-		n = len(keys)
+		n = len(items)
 		return nil
 	})
 	if err != nil {

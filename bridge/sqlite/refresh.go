@@ -43,25 +43,45 @@ func (s *Store) DueForRefresh(ctx context.Context, r bridge.RefreshRequest) ([]b
 	return out, nil
 }
 
+// releaseActionQuery deletes a released key's unleased pending action: it
+// would act on a finished ticket (args: key, now). It names
+// outbox_key_live's condition so that SQLite uses the index.
+const releaseActionQuery = `DELETE FROM outbox
+	WHERE key = ? AND state IN ('pending', 'dead') AND state = 'pending' AND kind <> 'create'
+		AND NOT (lease_owner IS NOT NULL AND lease_until > ?)`
+
 // Release implements bridge.Store.
 func (s *Store) Release(ctx context.Context, r bridge.Release) error {
 	r = r.Safe()
 	now := micros(r.Now)
-	n, err := s.update(ctx, `UPDATE ledger SET state = 'closed', ticket_status = ?,
-		closed_at = ?, updated_at = ?
-		WHERE key = ? AND ticket_id = ? AND ticket_id <> '' AND state = 'open'`,
-		r.Status, now, now, r.Key, r.TicketID)
-	return ledger.Result("release", r.TicketID, r.Key, n, err)
+	var n int64
+	err := s.do(ctx, func(ctx context.Context, tx *wtx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE ledger SET state = 'closed', ticket_status = ?,
+			closed_at = ?, updated_at = ?
+			WHERE key = ? AND ticket_id = ? AND ticket_id <> '' AND state = 'open'`,
+			r.Status, now, now, r.Key, r.TicketID)
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, releaseActionQuery, r.Key, now)
+		return err
+	})
+	return ledger.Result("release", r.TicketID, r.Key, int(n), err)
 }
 
-// RecordCheck implements bridge.Store. An empty Status keeps the last one
-// (a failed read says nothing about the ticket); Error replaces LastError.
+// RecordCheck implements bridge.Store. An empty Status or Level keeps the
+// last one (a failed read says nothing about the ticket); Error replaces
+// LastError.
 // ErrNotFound when the key has no open entry with that ticket.
 func (s *Store) RecordCheck(ctx context.Context, c bridge.Check) error {
 	c = c.Safe()
 	n, err := s.update(ctx, `UPDATE ledger
-		SET ticket_status = CASE WHEN ? = '' THEN ticket_status ELSE ? END, last_error = ?, checked_at = ?
+		SET ticket_status = CASE WHEN ? = '' THEN ticket_status ELSE ? END,
+			coc_level = CASE WHEN ? = '' THEN coc_level ELSE ? END, last_error = ?, checked_at = ?
 		WHERE key = ? AND ticket_id = ? AND ticket_id <> '' AND state = 'open'`,
-		c.Status, c.Status, c.Error, micros(c.Now), c.Key, c.TicketID)
+		c.Status, c.Status, c.Level, c.Level, c.Error, micros(c.Now), c.Key, c.TicketID)
 	return ledger.Result("record check of", c.TicketID, c.Key, n, err)
 }

@@ -396,8 +396,8 @@ func TestQueryPlans(t *testing.T) {
 	}{
 		{"claim", claimQuery, []any{"owner", 2, 1, 1, 1}, "SEARCH outbox USING COVERING INDEX outbox_due (next_attempt<?)"},
 		{"expedite", expediteQuery, []any{3, 2, 2, 3, 2, -1}, "SEARCH outbox USING INDEX outbox_due (next_attempt>?)"},
-		{"replace pending message", replaceItemQuery[bridge.ItemPending], []any{"r", "k"}, "SEARCH outbox USING INDEX outbox_key_live (key=?)"},
-		{"replace dead message", replaceItemQuery[bridge.ItemDead], []any{"r", "k"}, "SEARCH outbox USING INDEX outbox_key_live (key=?)"},
+		{"accept's read of entry and item", entryAndItemQuery, []any{1, "k"}, "SEARCH o USING INDEX outbox_key_live (key=?) LEFT-JOIN"},
+		{"release's delete of an action", releaseActionQuery, []any{"k", 1}, "SEARCH outbox USING INDEX outbox_key_live (key=?)"},
 	} {
 		plan := queryPlan(t, s, tc.query, tc.args...)
 		text := strings.Join(plan, "\n")

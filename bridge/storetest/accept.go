@@ -35,7 +35,7 @@ func testFirstFiringCreates(t *testing.T, h Harness) {
 	})
 	d := claimOne(t, s, ownerA, 0)
 	checkDelivery(t, d, bridge.Delivery{
-		ID: it.ID, Key: "k1", Receiver: "team-a", Message: n.Message, Attempts: 1,
+		ID: it.ID, Key: "k1", Receiver: "team-a", Message: n.Message, Attempts: 1, Level: n.Level,
 		AcceptedAt: utc(0), LeaseUntil: utc(lease),
 	})
 }
@@ -60,7 +60,7 @@ func testRepeatWhilePending(t *testing.T, h Harness) {
 	})
 	d := claimOne(t, s, ownerA, 2*time.Second)
 	checkDelivery(t, d, bridge.Delivery{
-		ID: it.ID, Key: "k1", Receiver: "team-a", Message: n2.Message, Attempts: 1,
+		ID: it.ID, Key: "k1", Receiver: "team-a", Message: n2.Message, Attempts: 1, Level: n2.Level,
 		AcceptedAt: utc(0), LeaseUntil: utc(2*time.Second + lease),
 	})
 
@@ -75,7 +75,7 @@ func testRepeatWhilePending(t *testing.T, h Harness) {
 	}
 	d = claimOne(t, s, ownerA, 4*time.Second)
 	checkDelivery(t, d, bridge.Delivery{
-		ID: it.ID, Key: "k1", Receiver: "team-a", Message: n3.Message, Attempts: 2,
+		ID: it.ID, Key: "k1", Receiver: "team-a", Message: n3.Message, Attempts: 2, Level: n3.Level,
 		AcceptedAt: utc(0), LeaseUntil: utc(4*time.Second + lease),
 	})
 	if got := len(outbox(t, s, bridge.OutboxFilter{})); got != 1 {
@@ -124,6 +124,7 @@ func testResolvedRecorded(t *testing.T, h Harness) {
 	d := claimOne(t, s, ownerA, 2*time.Second)
 	checkDelivery(t, d, bridge.Delivery{
 		Key: "k1", Receiver: "team-a", Message: firing("k1", 0).Message, Attempts: 1,
+		Level: "issues_level_2000", ResolvedAt: ptr(utc(time.Second)),
 		AcceptedAt: utc(0), LeaseUntil: utc(2*time.Second + lease),
 	})
 	complete(t, s, d, ownerA, "ISU001", 3*time.Second)
@@ -206,7 +207,7 @@ func testNewCycle(t *testing.T, h Harness) {
 	d := claimOne(t, s, ownerA, 11*time.Minute)
 	checkDelivery(t, d, bridge.Delivery{
 		ID: it.ID, Key: "k1", Receiver: "team-a", Message: n.Message, Attempts: 1, PreviousTicketID: "ISU001",
-		AcceptedAt: utc(11 * time.Minute), LeaseUntil: utc(11*time.Minute + lease),
+		Level: n.Level, Title: "Disk almost full (k1)", AcceptedAt: utc(11 * time.Minute), LeaseUntil: utc(11*time.Minute + lease),
 	})
 	complete(t, s, d, ownerA, "ISU002", 12*time.Minute)
 	want.State, want.TicketID, want.UpdatedAt, want.OpenedAt = bridge.StateOpen, "ISU002",
@@ -240,7 +241,7 @@ func testFiringWhileDead(t *testing.T, h Harness) {
 	// Replay starts a fresh attempt budget: the first claim after it is attempt 1.
 	d := claimOne(t, s, ownerB, time.Hour)
 	checkDelivery(t, d, bridge.Delivery{
-		ID: first.ID, Key: "k1", Receiver: "team-a", Message: n2.Message, Attempts: 1,
+		ID: first.ID, Key: "k1", Receiver: "team-a", Message: n2.Message, Attempts: 1, Level: n2.Level,
 		AcceptedAt: utc(0), LeaseUntil: utc(time.Hour + lease),
 	})
 }

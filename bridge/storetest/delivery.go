@@ -94,7 +94,7 @@ func testLeaseTakeover(t *testing.T, h Harness) {
 	second := claimOne(t, s, ownerB, lease)
 	checkDelivery(t, second, bridge.Delivery{
 		ID: first.ID, Key: "k1", Receiver: "team-a", Message: n.Message, Attempts: 2, LookupFirst: true,
-		AcceptedAt: utc(0), LeaseUntil: utc(2 * lease),
+		Level: n.Level, AcceptedAt: utc(0), LeaseUntil: utc(2 * lease),
 	})
 	checkItem(t, item(t, s, "k1"), bridge.OutboxItem{
 		ID: first.ID, Key: "k1", Receiver: "team-a", State: bridge.ItemPending, Attempts: 2,

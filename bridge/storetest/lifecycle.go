@@ -42,7 +42,7 @@ func testReopen(t *testing.T, h Harness) {
 		t.Fatalf("claim after reopen: %+v, want the items of pending and late", ds)
 	}
 	checkDelivery(t, ds[1], bridge.Delivery{
-		ID: lateItem.ID, Key: "late", Receiver: "team-a", Message: n.Message, Attempts: 1,
+		ID: lateItem.ID, Key: "late", Receiver: "team-a", Message: n.Message, Attempts: 1, Level: n.Level,
 		AcceptedAt: utc(5 * time.Second), LeaseUntil: utc(5*time.Second + lease),
 	})
 	accept(t, s, firing("pending", time.Minute), bridge.DecisionSuppressPending)

@@ -59,7 +59,7 @@ func testReplay(t *testing.T, h Harness) {
 	// Replay starts the attempt count again, so backoff starts small.
 	checkDelivery(t, got, bridge.Delivery{
 		ID: d.ID, Key: "k1", Receiver: "team-a", Message: firing("k1", time.Hour).Message, Attempts: 1,
-		LookupFirst: true, AcceptedAt: utc(0), LeaseUntil: utc(time.Hour + lease),
+		LookupFirst: true, Level: "issues_level_2000", AcceptedAt: utc(0), LeaseUntil: utc(time.Hour + lease),
 	})
 	complete(t, s, got, ownerB, "ISU001", time.Hour)
 	e = entry(t, s, "k1")

@@ -1,7 +1,7 @@
-// Package ledger holds what the store engines share about the writes to
-// an open ticket's ledger entry (Release and RecordCheck): how they report
-// their result. It owns nothing else; the entries live in each engine's
-// tables.
+// Package ledger holds what the store engines share about ledger entries:
+// how the writes to an open ticket's entry (Release and RecordCheck)
+// report their result, and how group labels are stored. It owns nothing
+// else; the entries live in each engine's tables.
 package ledger
 
 import (

@@ -24,3 +24,25 @@ func TestResult(t *testing.T) {
 		t.Errorf("failed write: %v, want the write's error only", err)
 	}
 }
+
+func TestLabelsRoundTrip(t *testing.T) {
+	t.Parallel()
+	for _, labels := range []map[string]string{nil, {}, {"alertname": "DiskFull", "q": "a\"b\x00c"}} {
+		text := Labels(labels)
+		back, err := ParseLabels(text)
+		if err != nil || len(back) != len(labels) {
+			t.Fatalf("Labels(%v) = %q, parsed back as %v, %v", labels, text, back, err)
+		}
+		for k, v := range labels {
+			if back[k] != v {
+				t.Errorf("label %s: %q, want %q", k, back[k], v)
+			}
+		}
+		if strings.ContainsRune(text, 0) {
+			t.Errorf("Labels(%v) = %q holds a NUL", labels, text)
+		}
+	}
+	if _, err := ParseLabels("{"); err == nil {
+		t.Error("ParseLabels of broken JSON succeeded")
+	}
+}
