@@ -117,6 +117,9 @@ func (e *env) start(o envOptions) {
 	mcfg := mapping.DefaultConfig()
 	mcfg.Instance = "test"
 	mcfg.Fields.IssueContactPerson = testContact
+	// COC's visibility lag is off in the fake unless a test sets it: the
+	// lookups after an unclear create need not wait long.
+	mcfg.LookupSchedule = []time.Duration{0, 20 * time.Millisecond, 50 * time.Millisecond}
 	if o.mapConfig != nil {
 		o.mapConfig(&mcfg)
 	}
