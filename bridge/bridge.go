@@ -148,7 +148,7 @@ func New(opts Options) (*Bridge, error) {
 	b.deliverer = newDeliverer(delivererOptions{
 		Store: opts.Store, COC: opts.COC, Mapper: opts.Mapper, DryRun: opts.DryRun,
 		ReplicaID: opts.ReplicaID, Workers: opts.Workers, Lease: opts.Lease, PollInterval: opts.PollInterval,
-		RetryBaseDelay: opts.RetryBaseDelay, RetryMaxDelay: opts.RetryMaxDelay, AmbiguousDelay: opts.AmbiguousDelay,
+		RetryBaseDelay: opts.RetryBaseDelay, RetryMaxDelay: opts.RetryMaxDelay,
 		Terminal: terminal, NowFunc: opts.NowFunc, JitterFunc: opts.JitterFunc, Logger: opts.Logger, Metrics: m,
 	})
 	b.prober = newProber(proberOptions{

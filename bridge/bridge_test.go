@@ -117,6 +117,9 @@ func (e *env) start(o envOptions) {
 	mcfg := mapping.DefaultConfig()
 	mcfg.Instance = "test"
 	mcfg.Fields.IssueContactPerson = testContact
+	// COC's visibility lag is off in the fake unless a test sets it: the
+	// lookups after an unclear create need not wait long.
+	mcfg.LookupSchedule = []time.Duration{0, 20 * time.Millisecond, 50 * time.Millisecond}
 	if o.mapConfig != nil {
 		o.mapConfig(&mcfg)
 	}
@@ -262,7 +265,7 @@ func (e *env) assertOneTicketPerKey(n int) {
 // notification builds a v4 webhook body for group g.
 type alertSpec struct {
 	severity, region, status string
-	startsAt                 time.Time
+	startsAt, endsAt         time.Time
 }
 
 func notification(group string, status string, alerts ...alertSpec) []byte {
@@ -297,6 +300,7 @@ func notification(group string, status string, alerts ...alertSpec) []byte {
 			Labels:       map[string]string{"alertname": group, "severity": a.severity, "region": a.region, "instance": fmt.Sprintf("host-%d", i)},
 			Annotations:  map[string]string{"summary": fmt.Sprintf("%s on host-%d", group, i)},
 			StartsAt:     a.startsAt,
+			EndsAt:       a.endsAt,
 			GeneratorURL: "http://prometheus.example:9090/graph",
 			Fingerprint:  fmt.Sprintf("%016x", i+1),
 		})

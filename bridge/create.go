@@ -24,7 +24,7 @@ func (op createOp) perform(ctx context.Context, d Delivery, log *zap.Logger) (pe
 		id := "dry-run-" + d.Key[:min(16, len(d.Key))]
 		log.Info("dry run: ticket not sent to COC", zap.String("ticket_id", id),
 			zap.String("title", req.Title), zap.String("level", req.Level), zap.String("regions", req.Regions))
-		return performed{TicketID: id, Title: req.Title, Result: deliveryDryRun}, nil
+		return performed{TicketID: id, Title: req.Title, Level: req.Level, Result: deliveryDryRun}, nil
 	}
 	if d.LookupFirst {
 		found, err := o.COC.FindTicketsBySourceID(ctx, d.Key)
@@ -32,14 +32,44 @@ func (op createOp) perform(ctx context.Context, d Delivery, log *zap.Logger) (pe
 			return performed{}, failedAt(stepLookup, fmt.Errorf("look up ticket by source_id: %w", err))
 		}
 		if t, ok := adoptable(found, d.Key, d.PreviousTicketID, o.Terminal); ok {
-			return performed{TicketID: t.TicketID, Title: req.Title, Result: deliveryAdopted}, nil
+			return performed{TicketID: t.TicketID, Title: req.Title, Level: t.Level, Result: deliveryAdopted}, nil
+		}
+		if later := op.nextLookup(d); later != nil {
+			return performed{}, later
 		}
 	}
 	res, err := o.COC.CreateIssueTicket(ctx, req)
 	if err != nil {
 		return performed{}, failedAt(stepSend, fmt.Errorf("create ticket: %w", err))
 	}
-	return performed{TicketID: res.TicketID, Title: req.Title, Result: deliveryCreated}, nil
+	return performed{TicketID: res.TicketID, Title: req.Title, Level: req.Level, Result: deliveryCreated}, nil
+}
+
+// nextLookup returns, after a lookup of d that came back empty, the
+// lookup still due before a create may be sent (mapping's lookup
+// schedule, NextLookup), or nil when a create may be sent now.
+//
+// A create is unclear since d.UnclearSince. An item looking up without it
+// was either never sent (its first attempt, under lookup_before_create, or
+// a replay: one lookup is enough) or was taken over from a worker whose
+// lease expired, whose create may have been in flight a moment ago (then
+// the schedule starts now, with this lookup as its first).
+func (op createOp) nextLookup(d Delivery) *lookupLater {
+	o := op.dl.opts
+	since := o.NowFunc()
+	switch {
+	case d.UnclearSince != nil:
+		since = *d.UnclearSince
+	case d.Attempts <= 1:
+		return nil
+	}
+	schedule := o.Mapper.Lookups().Schedule
+	done := d.LookupsDone + 1
+	at, create := NextLookup(schedule, since, done)
+	if create {
+		return nil
+	}
+	return &lookupLater{at: at, since: since, done: done, of: len(schedule)}
 }
 
 // render maps the stored notification with the current configuration.

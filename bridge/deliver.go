@@ -26,12 +26,22 @@ type deliveryStore interface {
 type ticketWriter interface {
 	CreateIssueTicket(ctx context.Context, req client.CreateTicketRequest) (client.CreateTicketResult, error)
 	FindTicketsBySourceID(ctx context.Context, sourceID string) ([]client.Ticket, error)
+	GetTicket(ctx context.Context, ticketID string) (client.Ticket, error)
+	ChangeLevel(ctx context.Context, r client.ChangeLevelRequest) error
+	CancelTicket(ctx context.Context, r client.CancelTicketRequest) error
+	SubmitSolution(ctx context.Context, r client.SubmitSolutionRequest) error
 }
 
-// ticketMapper renders a stored notification as a ticket
+// ticketMapper renders a stored notification as a ticket and as the texts
+// of the actions on it, and holds the lifecycle and lookup policies
 // (*mapping.Mapper implements it).
 type ticketMapper interface {
 	Map(msg *mapping.Message, opts mapping.MapOptions) (mapping.Ticket, error)
+	Policy(receiver string) mapping.Policy
+	Lookups() mapping.Lookups
+	LevelChangeReason(msg *mapping.Message, from, to string, at time.Time) string
+	RevocationReason(msg *mapping.Message, received time.Time) string
+	SolutionText(msg *mapping.Message, received time.Time) string
 }
 
 // outageObserver is told how each attempt went (the prober in recovery.go).
@@ -58,9 +68,10 @@ type delivererOptions struct {
 	// half of it.
 	Lease        time.Duration
 	PollInterval time.Duration
-	// RetryBaseDelay, RetryMaxDelay and AmbiguousDelay are the outbox
-	// backoff (see Options).
-	RetryBaseDelay, RetryMaxDelay, AmbiguousDelay time.Duration
+	// RetryBaseDelay and RetryMaxDelay are the outbox backoff (see
+	// Options); an unclear create's lookups follow the mapping's lookup
+	// schedule instead.
+	RetryBaseDelay, RetryMaxDelay time.Duration
 	// Terminal decides which tickets are finished; those are never
 	// adopted.
 	Terminal TerminalStatuses
@@ -156,7 +167,7 @@ func (w *worker) run(ctx, deliverCtx context.Context) {
 // never returns an error: every outcome is written to the store, counted
 // and logged here.
 func (w *worker) deliver(ctx context.Context, d Delivery) {
-	log := w.log.With(zap.String("key", d.Key), zap.String("receiver", d.Receiver),
+	log := w.log.With(zap.String("key", d.Key), zap.String("receiver", d.Receiver), zap.String("kind", string(d.Kind)),
 		zap.Int("attempt", d.Attempts), zap.Int64("item", d.ID))
 	// Finish well before the lease ends, so no other replica takes the item
 	// over while this attempt may still change COC.
@@ -175,7 +186,7 @@ func (w *worker) deliver(ctx context.Context, d Delivery) {
 		}
 		w.dead(d, log, err)
 	default:
-		w.retry(d, log, err, o)
+		w.retry(ctx, d, log, err, o)
 	}
 }
 
@@ -188,10 +199,10 @@ func storeCtx() (context.Context, context.CancelFunc) {
 // recorded reports whether the store write err of operation op took
 // effect, and counts and logs it when not. lost is logged when the lease
 // was lost meanwhile, failed when the write failed.
-func (w *worker) recorded(err error, op string, log *zap.Logger, lost func(), failed string) bool {
+func (w *worker) recorded(kind Kind, err error, op string, log *zap.Logger, lost func(), failed string) bool {
 	switch {
 	case errors.Is(err, ErrLeaseLost):
-		w.dl.m.deliveries.WithLabelValues(deliveryLeaseLost).Inc()
+		w.dl.m.deliveries.WithLabelValues(kindLabel(kind), deliveryLeaseLost).Inc()
 		lost()
 		return false
 	case err != nil:
@@ -207,59 +218,98 @@ func (w *worker) complete(d Delivery, log *zap.Logger, p performed) {
 	ctx, cancel := storeCtx()
 	defer cancel()
 	err := w.dl.opts.Store.Complete(ctx, Completion{
-		ID: d.ID, Owner: w.owner, TicketID: p.TicketID, Title: p.Title, Adopted: p.Result == deliveryAdopted, Now: now,
+		ID: d.ID, Owner: w.owner, Kind: d.Kind, TicketID: p.TicketID, Level: p.Level, Finished: p.Finished,
+		Title: p.Title, Adopted: p.Result == deliveryAdopted, Now: now,
 	})
 	log = log.With(zap.String("ticket_id", p.TicketID), zap.String("decision", p.Result))
 	// When the write fails, the ticket exists in COC but is not recorded:
 	// the lease expires and the next attempt looks it up by source_id and
-	// adopts it.
-	if !w.recorded(err, "complete", log, func() {
-		log.Error("ticket created after the lease was lost; recorded if the key was still pending", zap.Error(err))
-	}, "record ticket; the next attempt will adopt it") {
+	// adopts it (an action is sent again, which is safe).
+	if !w.recorded(d.Kind, err, "complete", log, func() {
+		log.Error("operation done after the lease was lost; recorded if the key was still pending", zap.Error(err))
+	}, "record the operation; the next attempt will adopt the ticket or act again") {
 		return
 	}
 	m := w.dl.m
-	m.deliveries.WithLabelValues(p.Result).Inc()
-	m.deliveryLatency.Observe(max(0, now.Sub(d.AcceptedAt).Seconds()))
+	m.deliveries.WithLabelValues(kindLabel(d.Kind), p.Result).Inc()
+	if d.Kind == KindCreate {
+		m.deliveryLatency.Observe(max(0, now.Sub(d.AcceptedAt).Seconds()))
+	}
 	switch p.Result {
 	case deliveryCreated:
 		m.ticketsCreated.Inc()
-		log.Info("ticket created", zap.String("previous_ticket_id", d.PreviousTicketID))
+		log.Info("ticket created", zap.String("previous_ticket_id", d.PreviousTicketID), zap.String("level", p.Level))
 	case deliveryAdopted:
 		m.ticketsAdopted.Inc()
 		log.Info("ticket adopted: found in COC by source_id after an unclear attempt")
+	case deliverySent:
+		log.Info(sentMessage(d), zap.String("level", p.Level), zap.String("coc_level", d.CocLevel))
+	case deliveryReleased:
+		log.Info("COC reports the ticket finished; the key is released and the next firing opens a new ticket",
+			zap.String("status", p.Finished))
 	}
 }
 
-// retry reschedules the item after a transient failure (o is OutcomeRetry
-// or OutcomeLookupThenRetry).
-func (w *worker) retry(d Delivery, log *zap.Logger, err error, o Outcome) {
+// sentMessage is the log line of an action COC took.
+func sentMessage(d Delivery) string {
+	switch d.Kind {
+	case KindLevel:
+		return "ticket level changed in COC"
+	case KindCancel:
+		return "unaccepted ticket cancelled in COC: every alert of its group resolved"
+	case KindSolution:
+		return "solution submitted in COC: every alert of the group resolved"
+	}
+	return "operation sent to COC"
+}
+
+// retry reschedules the item after a transient failure, an unclear create
+// or an empty lookup (o is OutcomeRetry, OutcomeLookupThenRetry or
+// OutcomeLookupLater).
+func (w *worker) retry(ctx context.Context, d Delivery, log *zap.Logger, err error, o Outcome) {
 	opts := w.dl.opts
 	now := opts.NowFunc()
-	if client.Unavailable(err) {
+	req := RetryRequest{
+		ID: d.ID, Owner: w.owner, NextAttempt: now.Add(retryDelay(d.Attempts, opts.RetryBaseDelay, opts.RetryMaxDelay, opts.JitterFunc)),
+		LastError: err.Error(), LookupFirst: d.LookupFirst, LookupsDone: d.LookupsDone, UnclearSince: d.UnclearSince, Now: now,
+	}
+	var later *lookupLater
+	switch {
+	case o == OutcomeLookupThenRetry:
+		// The create may have landed: its lookups start now, on schedule.
+		at, _ := NextLookup(opts.Mapper.Lookups().Schedule, now, 0)
+		req.NextAttempt, req.LookupFirst, req.LookupsDone, req.UnclearSince = at, true, 0, &now
+	case errors.As(err, &later):
+		since := later.since
+		req.NextAttempt, req.LookupsDone, req.UnclearSince = later.at, later.done, &since
+	}
+	switch {
+	case o == OutcomeLookupLater:
+		opts.Outage.succeeded(ctx) // COC answered the lookup
+	case client.Unavailable(err):
 		opts.Outage.attemptFailed(now)
-	} else {
+	default:
 		opts.Outage.attemptEnded(now)
 	}
-	delay := retryDelay(d.Attempts, opts.RetryBaseDelay, opts.RetryMaxDelay, opts.JitterFunc)
-	if o == OutcomeLookupThenRetry {
-		delay = max(delay, opts.AmbiguousDelay)
-	}
-	ctx, cancel := storeCtx()
+	sctx, cancel := storeCtx()
 	defer cancel()
-	serr := opts.Store.Retry(ctx, RetryRequest{
-		ID: d.ID, Owner: w.owner, NextAttempt: now.Add(delay), LastError: err.Error(),
-		LookupFirst: d.LookupFirst || o == OutcomeLookupThenRetry, Now: now,
-	})
-	if !w.recorded(serr, "retry", log, func() {
+	serr := opts.Store.Retry(sctx, req)
+	if !w.recorded(d.Kind, serr, "retry", log, func() {
 		log.Warn("attempt failed and the lease was lost meanwhile", zap.Error(err))
 	}, "reschedule outbox item; it is retried when its lease expires") {
 		return
 	}
-	w.dl.m.deliveries.WithLabelValues(deliveryRetry).Inc()
+	delay := req.NextAttempt.Sub(now)
+	if o == OutcomeLookupLater {
+		w.dl.m.deliveries.WithLabelValues(kindLabel(d.Kind), deliveryLookupEmpty).Inc()
+		log.Info("no ticket found by source_id yet after an unclear create; the key stays pending until the next lookup",
+			zap.Int("lookups_done", later.done), zap.Int("lookups", later.of), zap.Duration("next_lookup_in", delay))
+		return
+	}
+	w.dl.m.deliveries.WithLabelValues(kindLabel(d.Kind), deliveryRetry).Inc()
 	fields := []zap.Field{zap.Error(err), zap.String("decision", o.String()), zap.Duration("retry_in", delay),
 		zap.String("class", client.Classify(err).String())}
-	fields = append(fields, zap.String("receiver", d.Receiver), zap.Int("attempt", d.Attempts),
+	fields = append(fields, zap.String("receiver", d.Receiver), zap.String("kind", string(d.Kind)), zap.Int("attempt", d.Attempts),
 		zap.Int64("item", d.ID), zap.String("worker", w.owner))
 	if !w.dl.logs.Warn(d.Key, errorCode(err), "ticket delivery failed; will retry", fields...) {
 		log.Debug("ticket delivery failed again; will retry", fields...)
@@ -274,12 +324,12 @@ func (w *worker) dead(d Delivery, log *zap.Logger, cause error) {
 	err := w.dl.opts.Store.DeadLetter(ctx, DeadLetterRequest{
 		ID: d.ID, Owner: w.owner, Code: code, Message: msg, Now: w.dl.opts.NowFunc(),
 	})
-	if !w.recorded(err, "dead_letter", log, func() {
+	if !w.recorded(d.Kind, err, "dead_letter", log, func() {
 		log.Warn("permanent failure but the lease was lost meanwhile", zap.String("code", code), zap.String("error", msg))
 	}, "dead-letter outbox item; it is retried when its lease expires") {
 		return
 	}
-	w.dl.m.deliveries.WithLabelValues(deliveryDead).Inc()
+	w.dl.m.deliveries.WithLabelValues(kindLabel(d.Kind), deliveryDead).Inc()
 	w.dl.m.deadLetters.Inc()
 	log.Error("ticket delivery failed permanently; dead-lettered until replayed (coc-bridge outbox replay)",
 		zap.String("decision", deliveryDead), zap.String("code", code), zap.String("error", msg))

@@ -1,22 +1,44 @@
 package bridge
 
 import (
+	"slices"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
 // Delivery results: the result label of coc_bridge_deliveries_total.
 const (
-	deliveryCreated   = "created"
-	deliveryAdopted   = "adopted"
-	deliveryRetry     = "retry"
-	deliveryDead      = "dead"
-	deliveryLeaseLost = "lease_lost"
-	deliveryDryRun    = "dry_run"
+	deliveryCreated     = "created"      // create: a ticket was created
+	deliveryAdopted     = "adopted"      // create: found by source_id after an unclear attempt
+	deliveryLookupEmpty = "lookup_empty" // create: a lookup found nothing; the next is scheduled
+	deliverySent        = "sent"         // action: COC took it
+	deliverySkipped     = "skipped"      // action: nothing to send (the ticket is accepted, or has the level)
+	deliveryReleased    = "released"     // action: COC reports the ticket finished; the key is released
+	deliveryRetry       = "retry"
+	deliveryDead        = "dead"
+	deliveryLeaseLost   = "lease_lost"
+	deliveryDryRun      = "dry_run"
 )
 
-var deliveryResults = []string{deliveryCreated, deliveryAdopted, deliveryRetry, deliveryDead,
-	deliveryLeaseLost, deliveryDryRun}
+// deliveryResultsOf lists the results of a kind's deliveries, for label
+// pre-initialisation.
+func deliveryResultsOf(k Kind) []string {
+	common := []string{deliveryRetry, deliveryDead, deliveryLeaseLost, deliveryDryRun}
+	if k == KindCreate {
+		return append([]string{deliveryCreated, deliveryAdopted, deliveryLookupEmpty}, common...)
+	}
+	return append([]string{deliverySent, deliverySkipped, deliveryReleased}, common...)
+}
+
+// kindLabel is the kind label of coc_bridge_deliveries_total: the kind,
+// or "unknown" for one this version does not know (bounded).
+func kindLabel(k Kind) string {
+	if slices.Contains(Kinds, k) {
+		return string(k)
+	}
+	return "unknown"
+}
 
 // Refresh results: the result label of coc_bridge_refreshes_total.
 const (
@@ -67,12 +89,12 @@ func newMetrics(reg prometheus.Registerer, version string) *metrics {
 		}),
 		decisions: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "coc_bridge_decisions_total",
-			Help: "What the ledger decided for each accepted notification (create, suppress_* = deduplicated, record_resolved, resolved_unknown).",
+			Help: "What the ledger decided for each accepted notification (create, suppress_* = deduplicated, level_change, record_resolved, resolve_action, resolved_unknown).",
 		}, []string{"decision"}),
 		deliveries: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "coc_bridge_deliveries_total",
-			Help: "Delivery attempts of outbox items, by result.",
-		}, []string{"result"}),
+			Help: "Delivery attempts of outbox items, by operation kind (create, level, cancel, solution) and result.",
+		}, []string{"kind", "result"}),
 		ticketsCreated: f.NewCounter(prometheus.CounterOpts{
 			Name: "coc_bridge_tickets_created_total",
 			Help: "COC tickets created.",
@@ -138,8 +160,10 @@ func newMetrics(reg prometheus.Registerer, version string) *metrics {
 	for _, d := range Decisions {
 		m.decisions.WithLabelValues(string(d))
 	}
-	for _, r := range deliveryResults {
-		m.deliveries.WithLabelValues(r)
+	for _, k := range Kinds {
+		for _, r := range deliveryResultsOf(k) {
+			m.deliveries.WithLabelValues(string(k), r)
+		}
 	}
 	for _, s := range []ItemState{ItemPending, ItemDead} {
 		m.outboxItems.WithLabelValues(string(s))

@@ -3,6 +3,8 @@ package bridge
 import (
 	"context"
 	"errors"
+	"fmt"
+	"time"
 
 	"github.com/coc-bridge/coc-bridge/client"
 )
@@ -25,6 +27,10 @@ const (
 	OutcomeDead
 	// OutcomeDone records the operation's result and deletes the item.
 	OutcomeDone
+	// OutcomeLookupLater reschedules an unclear create to its next lookup
+	// by source_id (NextLookup): the last one came back empty, and COC may
+	// still show the ticket later. Nothing was sent; the key stays pending.
+	OutcomeLookupLater
 )
 
 func (o Outcome) String() string {
@@ -37,6 +43,8 @@ func (o Outcome) String() string {
 		return "dead"
 	case OutcomeDone:
 		return "done"
+	case OutcomeLookupLater:
+		return "lookup_later"
 	}
 	return "unknown"
 }
@@ -50,9 +58,12 @@ const (
 	stepPrepare step = iota
 	// stepLookup: looking the ticket up by source_id; nothing was created.
 	stepLookup
-	// stepSend: the call that changes COC (a create, an action); it may have
-	// landed although it failed.
+	// stepSend: the create; it may have landed although it failed.
 	stepSend
+	// stepAct: an action on an existing ticket (a level change, a cancel,
+	// a solution). It may have landed too, but sending it again is safe,
+	// so its failure never asks for a lookup.
+	stepAct
 )
 
 // attemptError is a failed attempt: the step that failed and why.
@@ -66,12 +77,50 @@ func (e *attemptError) Unwrap() error { return e.err }
 
 func failedAt(s step, err error) error { return &attemptError{step: s, err: err} }
 
+// lookupLater is the result of an empty lookup after an unclear create
+// that is not the schedule's last: look again at at, with done lookups
+// counted.
+type lookupLater struct {
+	at, since time.Time // since: when the create became unclear
+	done      int
+	of        int // lookups in the schedule
+}
+
+func (l *lookupLater) Error() string {
+	return fmt.Sprintf("no ticket found by source_id yet (lookup %d of %d after an unclear create); next lookup at %s",
+		l.done, l.of, l.at.UTC().Format(time.RFC3339))
+}
+
+// errNotVisible says COC does not show the ticket an action is for. A
+// young ticket may not be visible yet (COC creates tickets
+// asynchronously); a deleted one is released by the refresher, which waits
+// that delay out and deletes the key's action item. Either way the action
+// is retried, never dead-lettered nor taken as a release.
+var errNotVisible = errors.New("COC does not show the ticket (not visible yet, or deleted)")
+
+// refusedByCOC reports whether COC (or its gateway) answered a call with a
+// refusal that sending it again repeats: an action the ticket's status
+// does not allow, an unknown ticket, an invalid parameter, refused
+// credentials. A request the client refused before sending (our own
+// input, StatusCode 0) is not among them.
+func refusedByCOC(err error) bool {
+	var ce *client.Error
+	return client.Classify(err) == client.ClassPermanent && errors.As(err, &ce) && ce.StatusCode != 0
+}
+
 // outcome is the one classification of an attempt's result: err is what
 // the operation returned (nil: done), attemptCtxErr the attempt context's
 // error. Every operation kind is classified here.
 func outcome(err, attemptCtxErr error) Outcome {
 	if err == nil {
 		return OutcomeDone
+	}
+	var later *lookupLater
+	switch {
+	case errors.As(err, &later):
+		return OutcomeLookupLater
+	case errors.Is(err, errNotVisible):
+		return OutcomeRetry
 	}
 	var ae *attemptError
 	if !errors.As(err, &ae) {
@@ -80,7 +129,7 @@ func outcome(err, attemptCtxErr error) Outcome {
 	switch ae.step {
 	case stepPrepare:
 		return OutcomeDead
-	case stepLookup:
+	case stepLookup, stepAct:
 		return failureOutcome(ae.err, false, nil)
 	}
 	return failureOutcome(ae.err, true, attemptCtxErr)

@@ -130,7 +130,7 @@ func TestDelivererStandalone(t *testing.T) {
 	dl := bridge.NewDeliverer(bridge.DelivererOptions{
 		Store: store, COC: coc, Mapper: mapper, ReplicaID: "standalone", Workers: 2,
 		Lease: 10 * time.Second, PollInterval: 10 * time.Millisecond,
-		RetryBaseDelay: time.Millisecond, RetryMaxDelay: 10 * time.Millisecond, AmbiguousDelay: time.Millisecond,
+		RetryBaseDelay: time.Millisecond, RetryMaxDelay: 10 * time.Millisecond,
 		NowFunc: time.Now, JitterFunc: func(d time.Duration) time.Duration { return d },
 		Logger: zaptest.NewLogger(t), Metrics: m,
 	})

@@ -21,12 +21,14 @@ type acceptStore interface {
 	Accept(ctx context.Context, batch ...Notification) ([]AcceptResult, error)
 }
 
-// keyer splits a notification into issue keys and levels them
-// (*mapping.Mapper implements it).
+// keyer splits a notification into issue keys, levels them and gives the
+// policy they are accepted under (*mapping.Mapper implements it).
 type keyer interface {
 	Split(msg *mapping.Message) []*mapping.Message
 	Key(msg *mapping.Message) string
 	Level(msg *mapping.Message) (string, int)
+	Policy(receiver string) mapping.Policy
+	Lookups() mapping.Lookups
 }
 
 // receiverOptions configures a receiver. Store, Mapper and Metrics are
@@ -143,6 +145,8 @@ func (rc *receiver) accept(ctx context.Context, msg *mapping.Message, body []byt
 	batch := make([]Notification, len(parts))
 	unknown := make([]int, len(parts))
 	now := rc.opts.NowFunc()
+	// Every part is the receiver's: one policy for all of them.
+	policy, lookupFirst := rc.opts.Mapper.Policy(msg.Receiver), rc.opts.Mapper.Lookups().BeforeCreate
 	for i, part := range parts {
 		raw := body
 		if part != msg {
@@ -159,12 +163,16 @@ func (rc *receiver) accept(ctx context.Context, msg *mapping.Message, body []byt
 		var level string
 		level, unknown[i] = rc.opts.Mapper.Level(part)
 		batch[i] = Notification{
-			Key:        rc.opts.Mapper.Key(part),
-			Receiver:   part.Receiver,
-			Firing:     part.Firing(),
-			Level:      level,
-			Message:    raw,
-			ReceivedAt: now,
+			Key:                rc.opts.Mapper.Key(part),
+			Receiver:           part.Receiver,
+			Firing:             part.Firing(),
+			Level:              level,
+			Message:            raw,
+			ReceivedAt:         now,
+			GroupLabels:        part.GroupLabels,
+			LevelUpdates:       policy.LevelUpdates,
+			OnResolve:          policy.OnResolve,
+			LookupBeforeCreate: lookupFirst,
 		}
 	}
 	results, err := rc.opts.Store.Accept(ctx, batch...)
@@ -172,14 +180,14 @@ func (rc *receiver) accept(ctx context.Context, msg *mapping.Message, body []byt
 		return nil, fmt.Errorf("store %d notification(s) of receiver %s: %w", len(batch), msg.Receiver, err)
 	}
 	replies := make([]decisionReply, len(batch))
-	created := false
+	queued := false
 	for i, res := range results {
 		n, part := batch[i], parts[i]
 		rc.m.decisions.WithLabelValues(string(res.Decision)).Inc()
 		if n.Firing {
 			rc.m.unknownSeverities.Add(float64(unknown[i]))
 		}
-		created = created || res.Decision == DecisionCreate
+		queued = queued || res.Decision == DecisionCreate || res.Decision == DecisionLevelChange || res.Decision == DecisionResolveAction
 		fields := []zap.Field{zap.String("receiver", n.Receiver), zap.String("ticket_id", res.Entry.TicketID),
 			zap.String("decision", string(res.Decision)), zap.String("status", part.Status), zap.Int("alerts", len(part.Alerts))}
 		switch res.Decision {
@@ -195,7 +203,7 @@ func (rc *receiver) accept(ctx context.Context, msg *mapping.Message, body []byt
 		}
 		replies[i] = decisionReply{Key: n.Key, Decision: res.Decision, TicketID: res.Entry.TicketID}
 	}
-	if created {
+	if queued {
 		rc.opts.Queued()
 	}
 	return replies, nil

@@ -132,7 +132,7 @@ func (rf *refresher) refreshOne(ctx context.Context, e LedgerEntry) {
 	}
 	if !finished {
 		rf.m.refreshes.WithLabelValues(refreshOpen).Inc()
-		rf.recordCheck(ctx, log, Check{Key: e.Key, TicketID: e.TicketID, Status: status, Now: rf.opts.NowFunc()})
+		rf.recordCheck(ctx, log, Check{Key: e.Key, TicketID: e.TicketID, Status: status, Level: t.Level, Now: rf.opts.NowFunc()})
 		return
 	}
 	err = rf.opts.Store.Release(ctx, Release{Key: e.Key, TicketID: e.TicketID, Status: status, Now: rf.opts.NowFunc()})

@@ -162,7 +162,11 @@ func (c *config) printEffective(w io.Writer) {
 
 func formatValue(v reflect.Value) string {
 	if v.Kind() == reflect.Slice {
-		return strings.Join(v.Interface().([]string), ",")
+		parts := make([]string, v.Len())
+		for i := range parts {
+			parts[i] = fmt.Sprint(v.Index(i).Interface())
+		}
+		return strings.Join(parts, ",")
 	}
 	return fmt.Sprint(v.Interface())
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -428,7 +429,9 @@ func TestMappingTagsNameSettings(t *testing.T) {
 	t.Parallel()
 	cfg, err := loadConfig(context.Background(), environ(with(minimalEnv(),
 		"COC_BRIDGE_INSTANCE", "prod-eu", "COC_BRIDGE_TICKET_TYPE", "issues_type_2000",
-		"COC_BRIDGE_REGION_LABELS", "region, zone", "COC_BRIDGE_DEFAULT_REGION", "eu-west-101")), needAll)
+		"COC_BRIDGE_REGION_LABELS", "region, zone", "COC_BRIDGE_DEFAULT_REGION", "eu-west-101",
+		"COC_BRIDGE_LEVEL_UPDATES", "both", "COC_BRIDGE_ON_RESOLVE", "cancel_unaccepted",
+		"COC_BRIDGE_LOOKUP_SCHEDULE", "1s,10s,1m", "COC_BRIDGE_LOOKUP_BEFORE_CREATE", "true")), needAll)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -437,6 +440,28 @@ func TestMappingTagsNameSettings(t *testing.T) {
 		strings.Join(m.RegionLabels, ",") != "region,zone" || m.Fields.IssueContactPerson != testContact {
 		t.Errorf("mapping from the variables = %+v", m)
 	}
+	if m.LevelUpdates != mapping.LevelUpdatesBoth || m.OnResolve != mapping.OnResolveCancelUnaccepted ||
+		!slices.Equal(m.LookupSchedule, []time.Duration{time.Second, 10 * time.Second, time.Minute}) || !m.LookupBeforeCreate {
+		t.Errorf("lifecycle policy from the variables = %v %v %v %v", m.LevelUpdates, m.OnResolve, m.LookupSchedule, m.LookupBeforeCreate)
+	}
+	// The defaults are mapping's.
+	def, err := loadConfig(context.Background(), environ(minimalEnv()), needAll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := mapping.DefaultConfig(); def.mapping.LevelUpdates != d.LevelUpdates || def.mapping.OnResolve != d.OnResolve ||
+		!slices.Equal(def.mapping.LookupSchedule, d.LookupSchedule) || def.mapping.LookupBeforeCreate {
+		t.Errorf("default lifecycle policy = %v %v %v %v, want mapping's defaults", def.mapping.LevelUpdates,
+			def.mapping.OnResolve, def.mapping.LookupSchedule, def.mapping.LookupBeforeCreate)
+	}
+	// A wrong value names its variable.
+	for name, value := range map[string]string{"COC_BRIDGE_LEVEL_UPDATES": "sideways", "COC_BRIDGE_ON_RESOLVE": "delete",
+		"COC_BRIDGE_LOOKUP_SCHEDULE": "5s,1s"} {
+		_, err := loadConfig(context.Background(), environ(with(minimalEnv(), name, value)), needAll)
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%s: error %v, want one naming the variable", name, value, err)
+		}
+	}
 	n := 0
 	for _, v := range envVars() {
 		if v.Mapping != "" {
@@ -444,7 +469,7 @@ func TestMappingTagsNameSettings(t *testing.T) {
 			mappingSetting(reflect.ValueOf(&m).Elem(), v.Mapping) // panics on an unknown setting
 		}
 	}
-	if n != 13 {
-		t.Errorf("%d variables set mapping settings, want the 13 documented", n)
+	if n != 17 {
+		t.Errorf("%d variables set mapping settings, want the 17 documented", n)
 	}
 }

@@ -43,6 +43,27 @@ func (l *liveMapper) Map(msg *mapping.Message, opts mapping.MapOptions) (mapping
 	return l.p.Load().Map(msg, opts)
 }
 
+// Policy returns a receiver's lifecycle policy.
+func (l *liveMapper) Policy(receiver string) mapping.Policy { return l.p.Load().Policy(receiver) }
+
+// Lookups returns the lookup policy.
+func (l *liveMapper) Lookups() mapping.Lookups { return l.p.Load().Lookups() }
+
+// LevelChangeReason returns the reason of a level change.
+func (l *liveMapper) LevelChangeReason(msg *mapping.Message, from, to string, at time.Time) string {
+	return l.p.Load().LevelChangeReason(msg, from, to, at)
+}
+
+// RevocationReason returns the reason of a cancel.
+func (l *liveMapper) RevocationReason(msg *mapping.Message, received time.Time) string {
+	return l.p.Load().RevocationReason(msg, received)
+}
+
+// SolutionText returns the solution text of a resolved group.
+func (l *liveMapper) SolutionText(msg *mapping.Message, received time.Time) string {
+	return l.p.Load().SolutionText(msg, received)
+}
+
 // reloader reloads the mapping (COC_BRIDGE_MAPPING_FILE over the
 // environment) on SIGHUP and POST /-/reload. An invalid file keeps the
 // mapping in force; coc_bridge_config_last_reload_successful says which
