@@ -136,7 +136,9 @@ func (e *env) start(o envOptions) {
 		opts.Lease = o.lease
 	}
 	if o.refresh > 0 {
-		opts.RefreshInterval = o.refresh
+		// Every ticket on the same short interval, whatever its age
+		// (TestRefreshScheduleByAge tests the schedule).
+		opts.RefreshInterval, opts.RefreshMaxInterval = o.refresh, o.refresh
 	}
 	if o.grace > 0 {
 		opts.ShutdownGrace = o.grace
