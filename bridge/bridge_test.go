@@ -36,6 +36,7 @@ const (
 type env struct {
 	t       *testing.T
 	fake    *coctest.Server
+	coc     *client.Client
 	cocURL  string
 	dbPath  string
 	store   bridge.Store
@@ -114,6 +115,7 @@ func (e *env) start(o envOptions) {
 	if err != nil {
 		t.Fatalf("client: %v", err)
 	}
+	e.coc = coc
 	mcfg := mapping.DefaultConfig()
 	mcfg.Instance = "test"
 	mcfg.Fields.IssueContactPerson = testContact
