@@ -245,8 +245,9 @@ func setDefaults(o *Options) {
 // Handler returns the HTTP surface: webhook, views, health and metrics.
 func (b *Bridge) Handler() http.Handler { return b.handler }
 
-// Run runs the delivery workers, the refresher, the prober and the stats
-// loop until ctx ends. Then it stops claiming new work and waits up to
+// Run runs the delivery workers, the refresher, the prober, the stats
+// loop and, with Replicas, the heartbeat that shares the COC rate limit,
+// until ctx ends. Then it stops claiming new work and waits up to
 // ShutdownGrace for in-flight deliveries; deliveries still running after
 // that are cancelled and their items stay in the outbox (their lease
 // expires and they are retried, looking the ticket up first). Run returns
