@@ -11,6 +11,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+
+	"github.com/coc-bridge/coc-bridge/client"
 )
 
 // TicketClient is what the bridge needs from COC: what the deliverer and
@@ -19,6 +21,10 @@ import (
 type TicketClient interface {
 	ticketWriter
 	ticketReader
+	// LowPriority is the same client making its calls at low priority:
+	// the refresher's status reads go through it.
+	LowPriority() *client.Client
+	rateSharer
 }
 
 // Options configures a Bridge. Store, Mapper and Logger are required; COC is
@@ -62,10 +68,20 @@ type Options struct {
 	// unavailable for at least this long makes every backed-off item due at
 	// once.
 	RecoveryProbe time.Duration
-	// RefreshInterval is how often each open ticket is read back from COC
-	// (default 5m); RefreshBatch bounds the reads per round (default 20).
-	RefreshInterval time.Duration
-	RefreshBatch    int
+	// RefreshInterval is how often a young open ticket is read back from
+	// COC (default 5m); older tickets are read every age / 12, at most every
+	// RefreshMaxInterval (default 1h; see RefreshRequest.IntervalFor).
+	// RefreshBatch is the tickets read per list call (default 50, at most
+	// client.MaxTicketsPerRead).
+	RefreshInterval    time.Duration
+	RefreshMaxInterval time.Duration
+	RefreshBatch       int
+	// Replicas, when set, counts the replicas sharing the store (the
+	// PostgreSQL store): each beats every ReplicaHeartbeat (default 2s) and
+	// divides the COC client's rate limit, the account's, by the live
+	// replicas. Nil: this process is alone.
+	Replicas         ReplicaRegistry
+	ReplicaHeartbeat time.Duration
 	// TerminalStatuses extends the default rules of TerminalStatuses (which
 	// release completed, closed, cancelled, revoked, rejected and deleted
 	// tickets) with status codes, names or phases, "!x" excluding one (see
@@ -108,6 +124,7 @@ type Bridge struct {
 
 	deliverer *deliverer
 	refresher *refresher
+	sharer    *sharer
 	prober    *prober
 	views     *views
 
@@ -158,9 +175,16 @@ func New(opts Options) (*Bridge, error) {
 	b.deliverer.opts.Outage = b.prober
 	if !opts.DryRun {
 		b.refresher = newRefresher(refresherOptions{
-			Store: opts.Store, COC: opts.COC, Interval: opts.RefreshInterval, Batch: opts.RefreshBatch,
+			Store: opts.Store, COC: opts.COC.LowPriority(), Interval: opts.RefreshInterval,
+			MaxInterval: opts.RefreshMaxInterval, Batch: opts.RefreshBatch,
 			Terminal: terminal, Sightings: NewStatusSightings(opts.Registerer, opts.Logger.Named("refresher")),
 			NowFunc: opts.NowFunc, Logger: opts.Logger, Metrics: m,
+		})
+	}
+	if opts.Replicas != nil && !opts.DryRun {
+		b.sharer = newSharer(sharerOptions{
+			Registry: opts.Replicas, Rate: opts.COC, ReplicaID: opts.ReplicaID, Interval: opts.ReplicaHeartbeat,
+			Timeout: opts.StoreTimeout, NowFunc: opts.NowFunc, Logger: opts.Logger, Metrics: m,
 		})
 	}
 	v := newViews(viewOptions{Store: opts.Store, DryRun: opts.DryRun, Ready: opts.Ready,
@@ -194,11 +218,13 @@ func setDefaults(o *Options) {
 	def(&o.AmbiguousDelay, 5*time.Second)
 	def(&o.RecoveryProbe, 5*time.Second)
 	def(&o.RefreshInterval, 5*time.Minute)
+	def(&o.RefreshMaxInterval, time.Hour)
+	def(&o.ReplicaHeartbeat, 2*time.Second)
 	def(&o.StoreTimeout, DefaultStoreTimeout)
 	def(&o.StatsInterval, 5*time.Second)
 	def(&o.ShutdownGrace, 30*time.Second)
 	if o.RefreshBatch <= 0 {
-		o.RefreshBatch = 20
+		o.RefreshBatch = 50
 	}
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 4 << 20
@@ -219,8 +245,9 @@ func setDefaults(o *Options) {
 // Handler returns the HTTP surface: webhook, views, health and metrics.
 func (b *Bridge) Handler() http.Handler { return b.handler }
 
-// Run runs the delivery workers, the refresher, the prober and the stats
-// loop until ctx ends. Then it stops claiming new work and waits up to
+// Run runs the delivery workers, the refresher, the prober, the stats
+// loop and, with Replicas, the heartbeat that shares the COC rate limit,
+// until ctx ends. Then it stops claiming new work and waits up to
 // ShutdownGrace for in-flight deliveries; deliveries still running after
 // that are cancelled and their items stay in the outbox (their lease
 // expires and they are retried, looking the ticket up first). Run returns
@@ -232,6 +259,10 @@ func (b *Bridge) Run(ctx context.Context) error {
 
 	b.takeBack(ctx)
 	var wg sync.WaitGroup
+	if b.sharer != nil {
+		b.sharer.beat(ctx) // this replica's share before its first call
+		wg.Go(func() { b.sharer.run(ctx) })
+	}
 	wg.Go(func() { b.deliverer.run(ctx, deliverCtx) })
 	if b.refresher != nil {
 		wg.Go(func() { b.refresher.run(ctx) })

@@ -36,6 +36,7 @@ const (
 type env struct {
 	t       *testing.T
 	fake    *coctest.Server
+	coc     *client.Client
 	cocURL  string
 	dbPath  string
 	store   bridge.Store
@@ -114,6 +115,7 @@ func (e *env) start(o envOptions) {
 	if err != nil {
 		t.Fatalf("client: %v", err)
 	}
+	e.coc = coc
 	mcfg := mapping.DefaultConfig()
 	mcfg.Instance = "test"
 	mcfg.Fields.IssueContactPerson = testContact
@@ -139,7 +141,9 @@ func (e *env) start(o envOptions) {
 		opts.Lease = o.lease
 	}
 	if o.refresh > 0 {
-		opts.RefreshInterval = o.refresh
+		// Every ticket on the same short interval, whatever its age
+		// (TestRefreshScheduleByAge tests the schedule).
+		opts.RefreshInterval, opts.RefreshMaxInterval = o.refresh, o.refresh
 	}
 	if o.grace > 0 {
 		opts.ShutdownGrace = o.grace

@@ -82,14 +82,18 @@ func TestProxy404OnShowNeverReleases(t *testing.T) {
 	e.assertOneTicketPerKey(groups)
 
 	// The tickets are now older than any grace.
+	// The batch read (list-tickets) fails the same way: the refresher then
+	// reads each ticket alone.
 	const reads = 40
-	e.fake.FailNext(client.OpGetTicket, reads, coctest.Fault{Status: 404, ContentType: "text/html",
-		Body: "<!DOCTYPE html><html><head><title>404 Not Found</title></head><body><h1>Not Found</h1></body></html>"})
+	proxy404 := coctest.Fault{Status: 404, ContentType: "text/html",
+		Body: "<!DOCTYPE html><html><head><title>404 Not Found</title></head><body><h1>Not Found</h1></body></html>"}
+	e.fake.FailNext(client.OpListTickets, reads, proxy404)
+	e.fake.FailNext(client.OpGetTicket, reads, proxy404)
 	mu.Lock()
 	offset = time.Hour
 	mu.Unlock()
 	waitFor(t, 30*time.Second, "the refresher to read every ticket through the proxy 404s", func() bool {
-		return e.fake.Calls(client.OpGetTicket) >= reads+groups || len(e.ledger(bridge.StateClosed)) > 0
+		return e.fake.Calls(client.OpGetTicket) >= reads || len(e.ledger(bridge.StateClosed)) > 0
 	})
 	if got := len(e.ledger(bridge.StateOpen)); got != groups {
 		t.Fatalf("open keys after %d proxy 404s = %d, want %d (closed: %d)", reads, got, groups, len(e.ledger(bridge.StateClosed)))

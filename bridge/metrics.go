@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"slices"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
@@ -61,6 +62,8 @@ type metrics struct {
 	deliveryLatency   prometheus.Histogram
 	outboxItems       *prometheus.GaugeVec
 	outboxOldestAge   prometheus.Gauge
+	refreshOldestAge  prometheus.Gauge
+	liveReplicas      prometheus.Gauge
 	ledgerTickets     *prometheus.GaugeVec
 	unknownSeverities prometheus.Counter
 	authFailures      prometheus.Counter
@@ -73,7 +76,7 @@ type metrics struct {
 
 // Store operations: the operation label of coc_bridge_store_errors_total.
 var storeOperations = []string{"accept", "claim", "complete", "retry", "dead_letter",
-	"expedite", "refresh", "release", "stats", "ping", "read", "take_back"}
+	"expedite", "refresh", "release", "stats", "ping", "read", "take_back", "heartbeat"}
 
 func newMetrics(reg prometheus.Registerer, version string) *metrics {
 	f := promauto.With(reg)
@@ -119,6 +122,14 @@ func newMetrics(reg prometheus.Registerer, version string) *metrics {
 		outboxOldestAge: f.NewGauge(prometheus.GaugeOpts{
 			Name: "coc_bridge_outbox_oldest_age_seconds",
 			Help: "Age of the oldest pending outbox item (0 when the outbox is empty).",
+		}),
+		refreshOldestAge: f.NewGauge(prometheus.GaugeOpts{
+			Name: "coc_bridge_refresh_oldest_check_age_seconds",
+			Help: "Time since the stalest status read of an open ticket (its opening when never read; 0 when no ticket is open).",
+		}),
+		liveReplicas: f.NewGauge(prometheus.GaugeOpts{
+			Name: "coc_bridge_replicas_live",
+			Help: "Replicas sharing the store and the account's COC rate limit, as of this replica's last heartbeat (1 on SQLite).",
 		}),
 		ledgerTickets: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "coc_bridge_ledger_tickets",
@@ -177,16 +188,24 @@ func newMetrics(reg prometheus.Registerer, version string) *metrics {
 	for _, op := range storeOperations {
 		m.storeErrors.WithLabelValues(op)
 	}
+	m.liveReplicas.Set(1)
 	return m
 }
 
-// observeStats copies a store snapshot into the gauges.
-func (m *metrics) observeStats(s Stats, ageSeconds float64) {
+// observeStats copies a store snapshot taken at now into the gauges.
+func (m *metrics) observeStats(s Stats, now time.Time) {
+	age := func(t time.Time) float64 {
+		if t.IsZero() {
+			return 0
+		}
+		return max(0, now.Sub(t).Seconds())
+	}
 	for _, st := range []ItemState{ItemPending, ItemDead} {
 		m.outboxItems.WithLabelValues(string(st)).Set(float64(s.Outbox[st]))
 	}
 	for _, st := range States {
 		m.ledgerTickets.WithLabelValues(string(st)).Set(float64(s.Ledger[st]))
 	}
-	m.outboxOldestAge.Set(ageSeconds)
+	m.outboxOldestAge.Set(age(s.OldestPending))
+	m.refreshOldestAge.Set(age(s.OldestCheck))
 }

@@ -25,19 +25,38 @@ type refreshStore interface {
 	RecordCheck(ctx context.Context, c Check) error
 }
 
-// ticketReader is what the refresher needs of COC.
+// ticketReader is what the refresher needs of COC. *client.Client's
+// LowPriority view implements it, so that status reads wait while creates
+// and actions wait and use only their share of the QPS.
 type ticketReader interface {
 	GetTicket(ctx context.Context, ticketID string) (client.Ticket, error)
+	GetTickets(ctx context.Context, ticketIDs []string) (map[string]client.Ticket, error)
+}
+
+// RefreshAgeDivisor shapes the refresh schedule: a ticket opened A ago is
+// read every A / RefreshAgeDivisor, within [Interval, MaxInterval] (see
+// RefreshRequest.IntervalFor).
+const RefreshAgeDivisor = 12
+
+// IntervalFor is how long after its last check an entry opened age ago is
+// due: Interval while the ticket is young, then age / RefreshAgeDivisor, at
+// most MaxInterval (Interval when MaxInterval is not above it). Engines
+// apply the same rule in SQL.
+func (r RefreshRequest) IntervalFor(age time.Duration) time.Duration {
+	return min(max(r.Interval, age/RefreshAgeDivisor), max(r.MaxInterval, r.Interval))
 }
 
 // refresherOptions configures a refresher. Every field is required.
 type refresherOptions struct {
 	Store refreshStore
 	COC   ticketReader
-	// Interval is how often each open ticket is read; Batch bounds the
-	// reads per round.
-	Interval time.Duration
-	Batch    int
+	// Interval is how often a young open ticket is read, MaxInterval how
+	// often an old one is (RefreshRequest); Batch bounds the tickets per
+	// round, which are read in one list call (at most
+	// client.MaxTicketsPerRead).
+	Interval    time.Duration
+	MaxInterval time.Duration
+	Batch       int
 	// Terminal decides which tickets are finished.
 	Terminal TerminalStatuses
 	// Sightings counts and logs every status read.
@@ -47,11 +66,14 @@ type refresherOptions struct {
 	Metrics   *metrics
 }
 
-// refresher reads open tickets back from COC, each at most once per
-// Interval, and releases the keys whose ticket is finished so the next
-// firing notification opens a new ticket. Reads go through the COC client's
-// shared rate limiter, so they never crowd out creates beyond it;
-// DueForRefresh hands each ticket to one replica only.
+// refresher reads open tickets back from COC on the schedule of
+// RefreshRequest.IntervalFor, a batch per list call, and releases the keys
+// whose ticket is finished so the next firing notification opens a new
+// ticket. Reads go through the COC client at low priority: they wait while
+// a create or an action waits, and use only their share of the QPS.
+// DueForRefresh hands each ticket to one replica only, oldest check first,
+// so however far behind the reads are, a due ticket is read before any
+// ticket checked after it.
 type refresher struct {
 	opts refresherOptions
 	log  *zap.Logger
@@ -61,6 +83,7 @@ type refresher struct {
 }
 
 func newRefresher(opts refresherOptions) *refresher {
+	opts.Batch = min(opts.Batch, client.MaxTicketsPerRead)
 	log := opts.Logger.Named("refresher")
 	return &refresher{opts: opts, log: log, m: opts.Metrics, logs: logthrottle.New(log, logthrottle.Options{Now: opts.NowFunc})}
 }
@@ -92,26 +115,66 @@ func (rf *refresher) run(ctx context.Context) {
 // round checks one batch of due tickets and returns how many it took.
 func (rf *refresher) round(ctx context.Context) (int, error) {
 	entries, err := rf.opts.Store.DueForRefresh(ctx, RefreshRequest{
-		Interval: rf.opts.Interval, Limit: rf.opts.Batch, Now: rf.opts.NowFunc(),
+		Interval: rf.opts.Interval, MaxInterval: rf.opts.MaxInterval, Limit: rf.opts.Batch, Now: rf.opts.NowFunc(),
 	})
-	if err != nil {
+	if err != nil || len(entries) == 0 {
 		return 0, err
 	}
+	listed, listErr := rf.readMany(ctx, entries)
 	for _, e := range entries {
 		if ctx.Err() != nil {
 			break
 		}
-		rf.refreshOne(ctx, e)
+		t, ok := listed[e.TicketID]
+		var err error
+		switch {
+		case ok:
+		case listErr != nil && !permanent(listErr):
+			// COC is failing: one read per ticket would fail the same way.
+			err = listErr
+		default:
+			// Not listed (deleted, gone, or COC does not filter by ticket
+			// number): read it alone, which tells "does not exist".
+			t, err = rf.readOne(ctx, e.TicketID)
+		}
+		rf.record(ctx, e, t, err)
 	}
 	return len(entries), nil
 }
 
-// refreshOne reads one ticket and records what COC says about it.
-func (rf *refresher) refreshOne(ctx context.Context, e LedgerEntry) {
-	log := rf.log.With(zap.String("key", e.Key), zap.String("receiver", e.Receiver), zap.String("ticket_id", e.TicketID))
+// readMany reads the batch's tickets in one list call.
+func (rf *refresher) readMany(ctx context.Context, entries []LedgerEntry) (map[string]client.Ticket, error) {
+	ids := make([]string, len(entries))
+	for i, e := range entries {
+		ids[i] = e.TicketID
+	}
 	rctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	t, err := rf.opts.COC.GetTicket(rctx, e.TicketID)
+	listed, err := rf.opts.COC.GetTickets(rctx, ids)
+	if err != nil && ctx.Err() == nil {
+		rf.logs.Warn("", "list: "+errorCode(err), "read ticket statuses in one list call failed; reading them one by one if COC refused the call, else at the next refresh",
+			zap.Int("tickets", len(ids)), zap.Error(err))
+	}
+	return listed, err
+}
+
+func (rf *refresher) readOne(ctx context.Context, ticketID string) (client.Ticket, error) {
+	rctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	return rf.opts.COC.GetTicket(rctx, ticketID)
+}
+
+// permanent reports whether COC refused a call for good (an invalid
+// parameter, say), as opposed to failing for now.
+func permanent(err error) bool {
+	var ce *client.Error
+	return errors.As(err, &ce) && ce.Class == client.ClassPermanent
+}
+
+// record records what COC said about one ticket: its status, or the key's
+// release when it is finished.
+func (rf *refresher) record(ctx context.Context, e LedgerEntry, t client.Ticket, err error) {
+	log := rf.log.With(zap.String("key", e.Key), zap.String("receiver", e.Receiver), zap.String("ticket_id", e.TicketID))
 	status, finished := ticketFinished(t, err, rf.opts.Terminal)
 	if err == nil {
 		rf.opts.Sightings.Observe(e.TicketID, ticketStatus(t), finished)

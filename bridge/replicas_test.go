@@ -12,6 +12,7 @@ import (
 	"github.com/coc-bridge/coc-bridge/bridge"
 	"github.com/coc-bridge/coc-bridge/bridge/postgres"
 	"github.com/coc-bridge/coc-bridge/bridge/postgres/pgtest"
+	"github.com/coc-bridge/coc-bridge/client"
 	"github.com/coc-bridge/coc-bridge/client/coctest"
 )
 
@@ -85,5 +86,55 @@ func TestReplicasShareOnePostgres(t *testing.T) {
 		if !strings.HasPrefix(tk.Title, "[FIRING") {
 			t.Errorf("ticket %s title %q", tk.TicketID, tk.Title)
 		}
+	}
+}
+
+// TestReplicasShareTheAccountQPS: three replicas on one database each hold
+// a third of the account's QPS and burst; a replica killed without leaving
+// gives its share back when its heartbeat expires, one that stops cleanly at
+// once.
+func TestReplicasShareTheAccountQPS(t *testing.T) {
+	t.Parallel()
+	dsn := postgresDSN(t)
+	fake := coctest.New(coctest.Options{AccessKey: testAK, SecretKey: testSK})
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	replicas := make([]*env, 3)
+	for i := range replicas {
+		replicas[i] = newEnv(t, envOptions{
+			fake: fake, cocURL: srv.URL,
+			openStore: func(t *testing.T) bridge.Store {
+				s, err := postgres.Open(context.Background(), dsn, postgres.Options{})
+				if err != nil {
+					t.Fatalf("open postgres store: %v", err)
+				}
+				return s
+			},
+			clientOpts: func(o *client.Options) { o.QPS, o.Burst = 9, 6 },
+			mutate: func(o *bridge.Options) {
+				o.ReplicaID = fmt.Sprintf("replica-%d", i)
+				o.Replicas = o.Store.(bridge.ReplicaRegistry)
+				o.ReplicaHeartbeat = 20 * time.Millisecond
+			},
+		})
+	}
+	rates := func(want string, envs ...*env) {
+		t.Helper()
+		waitFor(t, 10*time.Second, "every replica at "+want, func() bool {
+			for _, e := range envs {
+				if q, b := e.coc.Rate(); fmt.Sprintf("%g/%d", q, b) != want {
+					return false
+				}
+			}
+			return true
+		})
+	}
+	rates("3/2", replicas...)
+	replicas[2].kill() // no Leave: its heartbeat expires after 5 intervals
+	rates("4.5/3", replicas[:2]...)
+	replicas[1].stop()
+	rates("9/6", replicas[0])
+	if got := metricValue(t, replicas[0].reg, "coc_bridge_replicas_live"); got != 1 {
+		t.Errorf("coc_bridge_replicas_live = %v, want 1", got)
 	}
 }

@@ -38,9 +38,5 @@ func (v *views) updateStats(ctx context.Context) {
 		}
 		return
 	}
-	age := 0.0
-	if !st.OldestPending.IsZero() {
-		age = max(0, v.opts.NowFunc().Sub(st.OldestPending).Seconds())
-	}
-	v.m.observeStats(st, age)
+	v.m.observeStats(st, v.opts.NowFunc())
 }

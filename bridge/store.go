@@ -358,6 +358,10 @@ type RefreshRequest struct {
 	Interval time.Duration
 	Limit    int
 	Now      time.Time
+	// MaxInterval, when above Interval, spaces the checks of older tickets:
+	// an entry opened A ago is due IntervalFor(A) after its last check,
+	// Interval for young tickets growing with A up to MaxInterval.
+	MaxInterval time.Duration
 }
 
 // Release marks a key's ticket finished in COC.
@@ -406,6 +410,10 @@ type Stats struct {
 	// OldestPending is the AcceptedAt of the oldest pending outbox item (zero
 	// when there is none).
 	OldestPending time.Time
+	// OldestCheck is the oldest CheckedAt (OpenedAt when never checked) of
+	// the open entries with a ticket (zero when there is none): the age of
+	// the stalest status read.
+	OldestCheck time.Time
 }
 
 // Store is the durable ledger and outbox. Every engine (bridge/sqlite,

@@ -99,7 +99,7 @@ func (c *Client) signedWithOldCredentials(ctx context.Context, err *Error, used 
 // interpret, and records its metrics and a debug log line. It returns the
 // credentials it signed with (zero when it failed before signing).
 func (c *Client) attempt(ctx context.Context, cl call, n int) (Credentials, *Error) {
-	if err := c.limiter.Wait(ctx); err != nil {
+	if err := c.limiter.Wait(ctx, c.priority); err != nil {
 		return Credentials{}, &Error{Operation: cl.op, Class: ClassRetryable, Err: err}
 	}
 	creds, err := c.creds.Credentials(ctx)

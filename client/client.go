@@ -32,9 +32,13 @@ type Options struct {
 	// whose CheckRedirect returns the redirect answer.
 	HTTPClient *http.Client
 	// QPS and Burst size the token bucket shared by all calls (default 5
-	// and 5).
+	// and 5). With several replicas they are the account's: see ShareRate.
 	QPS   float64
 	Burst int
+	// ReadShare is the share of QPS that low-priority calls (LowPriority:
+	// status reads) may use, in (0, 1] (default DefaultReadShare); they
+	// also wait while any other call waits.
+	ReadShare float64
 	// Retry bounds the retries of one call.
 	Retry RetryPolicy
 	// Registerer receives the coc_bridge_coc_* metrics; nil registers none.
@@ -58,6 +62,7 @@ type Client struct {
 	userAgent string
 	hc        *http.Client
 	limiter   *rateLimiter
+	priority  Priority
 	retry     RetryPolicy
 	metrics   *metrics
 	log       *zap.Logger
@@ -84,7 +89,7 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	limiter, err := newRateLimiter(opts.QPS, opts.Burst, m.rateWait)
+	limiter, err := newRateLimiter(opts.QPS, opts.Burst, opts.ReadShare, m.rateWait)
 	if err != nil {
 		return nil, err
 	}

@@ -171,7 +171,7 @@ func TestRateLimiterHoldsQPS(t *testing.T) {
 		burst int
 		want  int
 	}{{10, 1, 101}, {10, 5, 105}, {0, 0, DefaultBurst + 10*DefaultQPS}} {
-		rl, err := newRateLimiter(tt.qps, tt.burst, prometheus.NewHistogram(prometheus.HistogramOpts{Name: "x"}))
+		rl, err := newRateLimiter(tt.qps, tt.burst, 0, prometheus.NewHistogram(prometheus.HistogramOpts{Name: "x"}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -186,7 +186,7 @@ func TestRateLimiterHoldsQPS(t *testing.T) {
 			t.Errorf("QPS %v burst %d: %d events in 10s, want %d", tt.qps, tt.burst, allowed, tt.want)
 		}
 	}
-	if _, err := newRateLimiter(-1, 1, nil); err == nil {
+	if _, err := newRateLimiter(-1, 1, 0, nil); err == nil {
 		t.Error("negative QPS accepted")
 	}
 }

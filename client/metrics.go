@@ -63,7 +63,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"operation", "class"})),
 		rateWait: register(r, prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "coc_bridge_coc_ratelimit_wait_seconds",
-			Help:    "Time an HTTP attempt waited for the client's token bucket.",
+			Help:    "Time an HTTP attempt of a create, lookup or action waited for the client's token bucket (status reads wait at low priority and are not counted).",
 			Buckets: []float64{.001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		})),
 	}

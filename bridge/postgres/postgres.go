@@ -142,6 +142,7 @@ func tableNames(schema string) *strings.Replacer {
 		"{ledger}", name("coc_bridge_ledger"),
 		"{outbox}", name("coc_bridge_outbox"),
 		"{migrations}", name("coc_bridge_schema_migrations"),
+		"{replicas}", name("coc_bridge_replicas"),
 	)
 }
 

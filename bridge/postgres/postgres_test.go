@@ -126,8 +126,9 @@ func TestSchemaOption(t *testing.T) {
 	var n int
 	err := pool.QueryRow(t.Context(), `SELECT count(*) FROM information_schema.tables
 		WHERE table_schema = $1 AND table_name LIKE 'coc_bridge_%'`, schema).Scan(&n)
-	if err != nil || n != 3 {
-		t.Fatalf("%d coc_bridge tables in %s (%v), want 3", n, schema, err)
+	// ledger, outbox, schema_migrations, replicas
+	if err != nil || n != 4 {
+		t.Fatalf("%d coc_bridge tables in %s (%v), want 4", n, schema, err)
 	}
 	if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM `+schema+`.coc_bridge_ledger`).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("%d ledger rows in %s (%v), want 1", n, schema, err)

@@ -82,7 +82,10 @@ func (s *Store) Stats(ctx context.Context) (bridge.Stats, error) {
 		rows, err := db.Query(ctx, s.q(`
 			SELECT 'ledger', state, count(*), NULL::timestamptz FROM {ledger} GROUP BY state
 			UNION ALL
-			SELECT 'outbox', state, count(*), min(accepted_at) FROM {outbox} GROUP BY state`))
+			SELECT 'outbox', state, count(*), min(accepted_at) FROM {outbox} GROUP BY state
+			UNION ALL
+			SELECT 'checked', 'open', 0, min(coalesce(checked_at, opened_at)) FROM {ledger}
+			WHERE state = 'open' AND ticket_id <> ''`))
 		if err != nil {
 			return err
 		}
@@ -97,6 +100,10 @@ func (s *Store) Stats(ctx context.Context) (bridge.Stats, error) {
 			switch {
 			case table == "ledger":
 				st.Ledger[bridge.State(state)] = n
+			case table == "checked":
+				if oldest != nil {
+					st.OldestCheck = oldest.UTC()
+				}
 			default:
 				st.Outbox[bridge.ItemState(state)] = n
 				if state == string(bridge.ItemPending) && oldest != nil {

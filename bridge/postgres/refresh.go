@@ -13,7 +13,8 @@ import (
 )
 
 // DueForRefresh implements bridge.Store. Entries come oldest check first; a
-// Limit below 1 means no limit. Rows another transaction holds are skipped,
+// Limit below 1 means no limit. An entry is due IntervalFor(its age) after
+// its last check (bridge.RefreshRequest). Rows another transaction holds are skipped,
 // and a row another refresher just marked no longer matches, so concurrent
 // refreshers get disjoint sets.
 func (s *Store) DueForRefresh(ctx context.Context, r bridge.RefreshRequest) ([]bridge.LedgerEntry, error) {
@@ -26,12 +27,16 @@ func (s *Store) DueForRefresh(ctx context.Context, r bridge.RefreshRequest) ([]b
 		rows, err := db.Query(ctx, s.q(`WITH due AS MATERIALIZED (
 				SELECT key, coalesce(checked_at, opened_at) AS since FROM {ledger}
 				WHERE state = 'open' AND ticket_id <> '' AND coalesce(checked_at, opened_at) <= $1
+				AND coalesce(checked_at, opened_at) <= $3::timestamptz - least(
+					greatest($4::bigint * interval '1 microsecond', ($3::timestamptz - coalesce(opened_at, created_at)) / $5::integer),
+					$6::bigint * interval '1 microsecond')
 				ORDER BY coalesce(checked_at, opened_at), key
 				LIMIT $2
 				FOR UPDATE SKIP LOCKED)
 			UPDATE {ledger} l SET checked_at = $3 FROM due WHERE l.key = due.key
 			RETURNING `+prefixed("l", ledgerCols)+`, due.since`),
-			utc(r.Now.Add(-r.Interval)), limit, utc(r.Now))
+			utc(r.Now.Add(-r.Interval)), limit, utc(r.Now), r.Interval.Microseconds(), bridge.RefreshAgeDivisor,
+			max(r.MaxInterval, r.Interval).Microseconds())
 		if err != nil {
 			return err
 		}

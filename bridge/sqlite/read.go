@@ -120,5 +120,13 @@ func (s *Store) Stats(ctx context.Context) (bridge.Stats, error) {
 	if oldest.Valid {
 		st.OldestPending = fromMicros(oldest.Int64)
 	}
+	var checked sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT min(coalesce(checked_at, opened_at)) FROM ledger
+		WHERE state = 'open' AND ticket_id <> ''`).Scan(&checked); err != nil {
+		return bridge.Stats{}, fmt.Errorf("read stats: oldest check: %w", err)
+	}
+	if checked.Valid {
+		st.OldestCheck = fromMicros(checked.Int64)
+	}
 	return st, nil
 }

@@ -9,7 +9,8 @@ import (
 )
 
 // DueForRefresh implements bridge.Store. Entries come oldest check first; a
-// Limit below 1 means no limit.
+// Limit below 1 means no limit. An entry is due IntervalFor(its age) after
+// its last check (bridge.RefreshRequest).
 func (s *Store) DueForRefresh(ctx context.Context, r bridge.RefreshRequest) ([]bridge.LedgerEntry, error) {
 	var out []bridge.LedgerEntry
 	err := s.do(ctx, func(ctx context.Context, tx *wtx) error {
@@ -18,22 +19,28 @@ func (s *Store) DueForRefresh(ctx context.Context, r bridge.RefreshRequest) ([]b
 		if limit < 1 {
 			limit = -1
 		}
+		// The first bound (the shortest interval) keeps the scan on the
+		// index; the second is each entry's own interval (IntervalFor).
+		now := micros(r.Now)
 		rows, err := tx.QueryContext(ctx, `SELECT `+ledgerCols+` FROM ledger
 			WHERE state = 'open' AND ticket_id <> '' AND coalesce(checked_at, opened_at) <= ?
-			ORDER BY coalesce(checked_at, opened_at), key LIMIT ?`, micros(r.Now.Add(-r.Interval)), limit)
+			AND coalesce(checked_at, opened_at) <= ? - min(max(?, (? - coalesce(opened_at, created_at)) / ?), ?)
+			ORDER BY coalesce(checked_at, opened_at), key LIMIT ?`,
+			micros(r.Now.Add(-r.Interval)), now, r.Interval.Microseconds(), now, bridge.RefreshAgeDivisor,
+			max(r.MaxInterval, r.Interval).Microseconds(), limit)
 		if err != nil {
 			return err
 		}
 		if out, err = collect(rows, scanEntry); err != nil {
 			return err
 		}
-		now := utc(r.Now)
+		at := utc(r.Now)
 		for i := range out {
 			if _, err := tx.ExecContext(ctx, `UPDATE ledger SET checked_at = ? WHERE key = ?`,
-				micros(now), out[i].Key); err != nil {
+				now, out[i].Key); err != nil {
 				return err
 			}
-			out[i].CheckedAt = &now
+			out[i].CheckedAt = &at
 		}
 		return nil
 	})

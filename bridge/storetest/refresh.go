@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 var refreshTests = []test{
 	{"DueForRefreshHandsOutEachTicketOncePerInterval", testDueForRefresh},
 	{"DueForRefreshLimitOldestFirst", testDueForRefreshLimit},
+	{"DueForRefreshSpacesOldTicketsOut", testDueForRefreshByAge},
 	{"ReleaseClosesOnlyTheNamedTicket", testReleaseStale},
 	{"RecordCheckStoresStatusAndError", testRecordCheck},
 }
@@ -169,4 +171,66 @@ func testRecordCheck(t *testing.T, h Harness) {
 	err = s.RecordCheck(t.Context(), bridge.Check{Key: "nope", TicketID: "ISU1", Status: "x", Now: at(time.Hour)})
 	wantErrIs(t, "RecordCheck of an unknown key", err, bridge.ErrNotFound)
 	checkEntry(t, entry(t, s, "k1"), want)
+}
+
+// testDueForRefreshByAge checks the schedule of RefreshRequest.IntervalFor:
+// young tickets every Interval, older ones every age/12, at most every
+// MaxInterval; and Stats.OldestCheck.
+func testDueForRefreshByAge(t *testing.T, h Harness) {
+	s := h.Open(t)
+	if st, err := s.Stats(t.Context()); err != nil || !st.OldestCheck.IsZero() {
+		t.Fatalf("Stats of an empty store: OldestCheck %v (%v), want zero", st.OldestCheck, err)
+	}
+	const day = 24 * time.Hour
+	now := 30 * day
+	r := bridge.RefreshRequest{Interval: 5 * time.Minute, MaxInterval: time.Hour, Now: at(now)}
+	// Ages at now, oldest opening first (open claims each key's item alone).
+	// The intervals: 5m at 20m old, 30m at 6h, capped at 1h at 20 days.
+	entries := []struct {
+		key             string
+		opened, checked time.Duration // before now; checked 0: never
+		due             bool
+	}{
+		{"old-never", 20 * day, 0, true},
+		{"old-due", 20 * day, 61 * time.Minute, true},
+		{"old-not", 20 * day, 59 * time.Minute, false},
+		{"mid-due", 6 * time.Hour, 31 * time.Minute, true},
+		{"mid-not", 6 * time.Hour, 29 * time.Minute, false},
+		{"young-due", 20 * time.Minute, 6 * time.Minute, true},
+		{"young-not", 20 * time.Minute, 4 * time.Minute, false},
+		{"young-never", 7 * time.Minute, 0, true},
+		{"young-new", 3 * time.Minute, 0, false},
+	}
+	for _, e := range entries {
+		open(t, s, e.key, "ISU-"+e.key, now-e.opened)
+	}
+	for _, e := range entries {
+		if e.checked > 0 {
+			if err := s.RecordCheck(t.Context(), bridge.Check{Key: e.key, TicketID: "ISU-" + e.key, Status: "open", Now: at(now - e.checked)}); err != nil {
+				t.Fatalf("RecordCheck(%s): %v", e.key, err)
+			}
+		}
+		since := cmp.Or(e.checked, e.opened)
+		if got := since >= r.IntervalFor(e.opened); got != e.due {
+			t.Fatalf("%s: IntervalFor(%v) = %v says due %v, the table %v", e.key, e.opened, r.IntervalFor(e.opened), got, e.due)
+		}
+	}
+	if st, err := s.Stats(t.Context()); err != nil || !st.OldestCheck.Equal(at(now-20*day)) {
+		t.Fatalf("Stats: OldestCheck %v (%v), want %v", st.OldestCheck, err, at(now-20*day))
+	}
+	got, err := s.DueForRefresh(t.Context(), r)
+	if err != nil {
+		t.Fatalf("DueForRefresh: %v", err)
+	}
+	var keys []string
+	for _, e := range got {
+		keys = append(keys, e.Key)
+	}
+	if want := "old-never,old-due,mid-due,young-never,young-due"; strings.Join(keys, ",") != want {
+		t.Fatalf("due, oldest check first: %s, want %s", strings.Join(keys, ","), want)
+	}
+	// Every due entry is now checked: the stalest check is old-not's.
+	if st, err := s.Stats(t.Context()); err != nil || !st.OldestCheck.Equal(at(now-59*time.Minute)) {
+		t.Fatalf("Stats after the refresh: OldestCheck %v (%v), want %v", st.OldestCheck, err, at(now-59*time.Minute))
+	}
 }

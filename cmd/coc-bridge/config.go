@@ -38,20 +38,22 @@ type config struct {
 	COCSecurityTokenFile string        `env:"COC_BRIDGE_COC_SECURITY_TOKEN_FILE" help:"file holding the security token, re-read when it changes"`
 	COCDomainID          string        `env:"COC_BRIDGE_COC_DOMAIN_ID" help:"account (domain) id sent as X-Domain-Id"`
 	COCProjectID         string        `env:"COC_BRIDGE_COC_PROJECT_ID" help:"project id sent as X-Project-Id (project-scoped credentials only)"`
-	COCQPS               float64       `env:"COC_BRIDGE_COC_QPS,default=5" help:"COC requests per second (token bucket shared by creates, lookups and status reads)"`
-	COCBurst             int           `env:"COC_BRIDGE_COC_BURST,default=5" help:"token bucket size"`
+	COCQPS               float64       `env:"COC_BRIDGE_COC_QPS,default=5" help:"COC requests per second of the account (token bucket shared by creates, lookups and status reads; on PostgreSQL divided among the live replicas)"`
+	COCBurst             int           `env:"COC_BRIDGE_COC_BURST,default=5" help:"token bucket size (on PostgreSQL divided among the live replicas, at least 1 each)"`
 	COCTimeout           time.Duration `env:"COC_BRIDGE_COC_TIMEOUT,default=10s" help:"timeout of one COC HTTP attempt"`
 	DryRun               bool          `env:"COC_BRIDGE_DRY_RUN,default=false" help:"render and record tickets without calling COC (ticket ids dry-run-...)"`
 
-	Store            string        `env:"COC_BRIDGE_STORE,default=coc-bridge.db" help:"SQLite file path, or a postgres:// (postgresql://) URL for several replicas"`
-	StoreFile        string        `env:"COC_BRIDGE_STORE_FILE" help:"file holding COC_BRIDGE_STORE (for a DSN with a password)"`
-	StoreTimeout     time.Duration `env:"COC_BRIDGE_STORE_TIMEOUT,default=5s" help:"longest wait for one store call; a webhook the database cannot take in time gets 503, which Alertmanager retries (keep it well under Alertmanager's 10s webhook timeout)"`
-	ReplicaID        string        `env:"COC_BRIDGE_REPLICA_ID" help:"this replica's name as a lease owner, unique among running replicas and stable across restarts: a restarted replica takes its own leases back at once (default: the hostname)"`
-	Workers          int           `env:"COC_BRIDGE_WORKERS,default=4" help:"delivery workers"`
-	Lease            time.Duration `env:"COC_BRIDGE_LEASE,default=2m" help:"how long a worker holds an outbox item; a dead replica's items are taken over after it"`
-	RetryMaxDelay    time.Duration `env:"COC_BRIDGE_RETRY_MAX_DELAY,default=5m" help:"longest backoff between delivery attempts of an item"`
-	RefreshInterval  time.Duration `env:"COC_BRIDGE_REFRESH_INTERVAL,default=5m" help:"how often each open ticket's status is read back from COC"`
-	TerminalStatuses []string      `env:"COC_BRIDGE_TERMINAL_STATUSES" help:"comma list of COC status codes, English status names or phases that finish a ticket besides the defaults (completed, closed, cancelled, revoked, rejected, deleted); !x keeps x open"`
+	Store              string        `env:"COC_BRIDGE_STORE,default=coc-bridge.db" help:"SQLite file path, or a postgres:// (postgresql://) URL for several replicas"`
+	StoreFile          string        `env:"COC_BRIDGE_STORE_FILE" help:"file holding COC_BRIDGE_STORE (for a DSN with a password)"`
+	StoreTimeout       time.Duration `env:"COC_BRIDGE_STORE_TIMEOUT,default=5s" help:"longest wait for one store call; a webhook the database cannot take in time gets 503, which Alertmanager retries (keep it well under Alertmanager's 10s webhook timeout)"`
+	ReplicaID          string        `env:"COC_BRIDGE_REPLICA_ID" help:"this replica's name as a lease owner, unique among running replicas and stable across restarts: a restarted replica takes its own leases back at once (default: the hostname)"`
+	Workers            int           `env:"COC_BRIDGE_WORKERS,default=4" help:"delivery workers"`
+	Lease              time.Duration `env:"COC_BRIDGE_LEASE,default=2m" help:"how long a worker holds an outbox item; a dead replica's items are taken over after it"`
+	RetryMaxDelay      time.Duration `env:"COC_BRIDGE_RETRY_MAX_DELAY,default=5m" help:"longest backoff between delivery attempts of an item"`
+	RefreshInterval    time.Duration `env:"COC_BRIDGE_REFRESH_INTERVAL,default=5m" help:"how often a young open ticket's status is read back from COC; a ticket opened A ago is read every A/12 once that is longer"`
+	RefreshMaxInterval time.Duration `env:"COC_BRIDGE_REFRESH_MAX_INTERVAL,default=1h" help:"the longest wait between status reads of an old open ticket (not below COC_BRIDGE_REFRESH_INTERVAL)"`
+	RefreshQPSShare    float64       `env:"COC_BRIDGE_REFRESH_QPS_SHARE,default=0.5" help:"share of COC_BRIDGE_COC_QPS that status reads may use, above 0 and at most 1; they also wait while any create or action waits"`
+	TerminalStatuses   []string      `env:"COC_BRIDGE_TERMINAL_STATUSES" help:"comma list of COC status codes, English status names or phases that finish a ticket besides the defaults (completed, closed, cancelled, revoked, rejected, deleted); !x keeps x open"`
 
 	Instance            string          `env:"COC_BRIDGE_INSTANCE,default=alertmanager" mapping:"instance" help:"name of the Alertmanager cluster/environment, part of every issue key; the same on all HA peers and replicas"`
 	DedupeBy            string          `env:"COC_BRIDGE_DEDUPE_BY,default=group" mapping:"dedupe_by" help:"one ticket per: group (alert group), alert (alert fingerprint) or groupkey (raw Alertmanager group key)"`

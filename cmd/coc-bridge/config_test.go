@@ -80,6 +80,8 @@ func TestConfigDefaults(t *testing.T) {
 		{"MAX_BODY_BYTES", cfg.MaxBodyBytes, int64(4194304)},
 		{"WORKERS", cfg.Workers, 4},
 		{"REFRESH_INTERVAL", cfg.RefreshInterval, 5 * time.Minute},
+		{"REFRESH_MAX_INTERVAL", cfg.RefreshMaxInterval, time.Hour},
+		{"REFRESH_QPS_SHARE", cfg.RefreshQPSShare, 0.5},
 		{"TERMINAL_STATUSES", len(cfg.TerminalStatuses), 0},
 		{"LEASE", cfg.Lease, 2 * time.Minute},
 		{"RETRY_MAX_DELAY", cfg.RetryMaxDelay, 5 * time.Minute},

@@ -123,7 +123,7 @@ func newDaemon(ctx context.Context, cfg *config, log *zap.Logger) (_ *daemon, er
 		Store: d.store, Mapper: d.reloader.mapper(), DryRun: cfg.DryRun,
 		Logger: log, Registerer: d.reg, Gatherer: d.reg, Version: appVersion(),
 		ReplicaID: cfg.ReplicaID, Workers: cfg.Workers, Lease: cfg.Lease,
-		RetryMaxDelay: cfg.RetryMaxDelay, RefreshInterval: cfg.RefreshInterval,
+		RetryMaxDelay: cfg.RetryMaxDelay, RefreshInterval: cfg.RefreshInterval, RefreshMaxInterval: cfg.RefreshMaxInterval,
 		TerminalStatuses: nonEmpty(cfg.TerminalStatuses), ShutdownGrace: cfg.ShutdownGrace,
 		MaxBodyBytes: cfg.MaxBodyBytes, StoreTimeout: cfg.StoreTimeout,
 	}
@@ -137,6 +137,9 @@ func newDaemon(ctx context.Context, cfg *config, log *zap.Logger) (_ *daemon, er
 			return nil, err
 		}
 		opts.COC, opts.Ready = coc, ready
+	}
+	if r, ok := d.store.(bridge.ReplicaRegistry); ok {
+		opts.Replicas = r // replicas share the account's COC rate limit
 	}
 	if d.bridge, err = bridge.New(opts); err != nil {
 		return nil, fmt.Errorf("build bridge: %w", err)
@@ -220,7 +223,7 @@ func newCOCClient(cfg *config, log *zap.Logger, reg prometheus.Registerer) (*cli
 	c, err := client.New(client.Options{
 		Endpoint: cfg.COCEndpoint, Credentials: creds, // validated by loadConfig
 		DomainID: cfg.COCDomainID, ProjectID: cfg.COCProjectID,
-		QPS: cfg.COCQPS, Burst: cfg.COCBurst,
+		QPS: cfg.COCQPS, Burst: cfg.COCBurst, ReadShare: cfg.RefreshQPSShare,
 		Retry:      client.RetryPolicy{AttemptTimeout: cfg.COCTimeout},
 		Registerer: reg, Logger: log.Named("coc"),
 		UserAgent: fmt.Sprintf("coc-bridge/%s (%s)", appVersion(), runtime.Version()),

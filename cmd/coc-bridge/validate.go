@@ -46,6 +46,10 @@ func (c *config) validate() error {
 	add(c.positive("COC_BRIDGE_WORKERS", c.Workers > 0))
 	add(c.positive("COC_BRIDGE_RETRY_MAX_DELAY", c.RetryMaxDelay > 0))
 	add(c.positive("COC_BRIDGE_REFRESH_INTERVAL", c.RefreshInterval > 0))
+	add(c.positive("COC_BRIDGE_REFRESH_MAX_INTERVAL", c.RefreshMaxInterval > 0))
+	if !(c.RefreshQPSShare > 0 && c.RefreshQPSShare <= 1) {
+		add(c.invalid("COC_BRIDGE_REFRESH_QPS_SHARE", "must be above 0 and at most 1"))
+	}
 	switch {
 	case c.Lease <= 0:
 		add(c.positive("COC_BRIDGE_LEASE", false))

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -9,28 +12,68 @@ import (
 )
 
 // callLog sits in front of the fake COC and notes when each request
-// arrived, and when each ticket was last read (GET of a ticket), so the
+// arrived, and when each ticket was last read (GET of a ticket, or named in
+// a list-tickets batch read), so the
 // scenarios can count requests per second and tell how stale the oldest
 // status read is.
 type callLog struct {
 	next http.Handler
 
-	mu       sync.Mutex
-	times    []time.Time
-	lastRead map[string]time.Time // ticket id -> last GET
+	mu          sync.Mutex
+	times       []time.Time
+	lastRead    map[string]time.Time // ticket id -> last read
+	ticketReads int
 }
 
 func (l *callLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
+	var read []string
+	if id, ok := strings.CutPrefix(r.URL.Path, "/v1/issues_mgmt/tickets/"); ok && r.Method == http.MethodGet {
+		read = []string{id}
+	}
+	if r.URL.Path == "/v1/issues_mgmt/list-tickets" {
+		// A batch read names its tickets in a ticket_id filter.
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		read = listedTicketIDs(body)
+	}
 	l.mu.Lock()
 	l.times = append(l.times, now)
-	if r.Method == http.MethodGet {
-		if id, ok := strings.CutPrefix(r.URL.Path, "/v1/issues_mgmt/tickets/"); ok {
-			l.lastRead[id] = now
-		}
+	for _, id := range read {
+		l.lastRead[id] = now
 	}
+	l.ticketReads += len(read)
 	l.mu.Unlock()
 	l.next.ServeHTTP(w, r)
+}
+
+// listedTicketIDs returns the values of a list-tickets body's ticket_id
+// filter (none for a lookup by source_id).
+func listedTicketIDs(body []byte) []string {
+	var req struct {
+		StringFilters []struct {
+			Field  string   `json:"field"`
+			Values []string `json:"values"`
+		} `json:"string_filters"`
+	}
+	if json.Unmarshal(body, &req) != nil {
+		return nil
+	}
+	var ids []string
+	for _, f := range req.StringFilters {
+		if f.Field == "ticket_id" {
+			ids = append(ids, f.Values...)
+		}
+	}
+	return ids
+}
+
+// ticketsRead returns how many ticket reads (a GET, or a ticket named in a
+// batch read) the fake has received.
+func (l *callLog) ticketsRead() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.ticketReads
 }
 
 // since returns the arrival times of the requests received at or after t.

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,17 +54,17 @@ func issue14Scenarios() []scenario {
 		{name: "ha3-postgres", about: "as ha3, PostgreSQL", rounds: interleave(roundsSpec{dup: 3, postgres: true})},
 		{
 			name:  "refresher-100k",
-			about: "100,000 open tickets (-refresh-tickets) at the fake and in the ledger (seeded through the store API: Accept, Claim, Complete; opened uniformly over the last refresh interval, so they fall due as a steady state would), then bridge defaults (COC QPS 5, refresh 5m) and 1 new group/s for -refresh-duration; SQLite",
-			rounds: func(ctx context.Context, cfg config) ([]metrics, error) {
+			about: "100,000 open tickets (-refresh-tickets) at the fake and in the ledger (seeded through the store API: Accept, Claim, Complete; opened uniformly over the last refresh interval, so they fall due as a steady state would), then bridge defaults (COC QPS 5, refresh 5m, reads' share 0.5, 50 tickets per list call) and 1 new group/s for -refresh-duration; -rounds rounds, each on a fresh fake and store; SQLite",
+			rounds: repeated(func(ctx context.Context, cfg config) (metrics, error) {
 				return refresher(ctx, cfg, false)
-			},
+			}),
 		},
 		{
 			name:  "refresher-100k-postgres",
 			about: "as refresher-100k, PostgreSQL",
-			rounds: func(ctx context.Context, cfg config) ([]metrics, error) {
+			rounds: repeated(func(ctx context.Context, cfg config) (metrics, error) {
 				return refresher(ctx, cfg, true)
-			},
+			}),
 		},
 		{
 			name:   "backlog-20k",
@@ -69,8 +73,8 @@ func issue14Scenarios() []scenario {
 		},
 		{
 			name:   "replicas-postgres",
-			about:  "three bridge replicas on one PostgreSQL database, each COC_BRIDGE_COC_QPS=10 (today's per-process limit; the target is 10 for the account), -replica-groups new groups sent a third to each replica; requests at the fake counted over 1 s windows",
-			rounds: replicas,
+			about:  "three bridge replicas on one PostgreSQL database, COC_BRIDGE_COC_QPS=10 (the account's, shared by the live replicas; burst default 5), load sent once every replica counts 3 live; -replica-groups new groups sent a third to each replica; requests at the fake counted over 1 s windows; -rounds rounds, each on a fresh fake and database",
+			rounds: repeated(replicas),
 		},
 	}
 }
@@ -178,10 +182,34 @@ func meanLen(bodies [][]byte) float64 {
 	return float64(n / len(bodies))
 }
 
+// repeated runs one-round scenario f cfg.rounds times.
+func repeated(f func(context.Context, config) (metrics, error)) func(context.Context, config) ([]metrics, error) {
+	return func(ctx context.Context, cfg config) ([]metrics, error) {
+		var out []metrics
+		for round := range cfg.rounds {
+			m, err := f(ctx, cfg)
+			if err != nil {
+				return nil, fmt.Errorf("round %d: %w", round+1, err)
+			}
+			m["round"] = float64(round + 1)
+			out = append(out, m)
+		}
+		return out, nil
+	}
+}
+
+// Bridge defaults the refresher's bound is computed from (README, "Status
+// reads").
+const (
+	defaultQPS        = 5
+	defaultReadShare  = 0.5
+	defaultReadsBatch = 50
+)
+
 // refresher seeds cfg.refreshTickets open tickets, starts the bridge with
 // its defaults and sends one new group per second: how long do creates wait
 // behind the status reads, and how stale does the oldest read get.
-func refresher(ctx context.Context, cfg config, onPostgres bool) ([]metrics, error) {
+func refresher(ctx context.Context, cfg config, onPostgres bool) (metrics, error) {
 	r, err := newRun(ctx, cfg, setup{postgres: onPostgres})
 	if err != nil {
 		return nil, err
@@ -243,10 +271,18 @@ func refresher(ctx context.Context, cfg config, onPostgres bool) ([]metrics, err
 		oldest = max(oldest, end.Sub(last))
 	}
 	r.m["oldest_status_read_age_s"] = oldest.Seconds()
+	// The documented bound for tickets this young (IntervalFor = the
+	// interval): interval + N / (QPS x share x batch).
+	r.m["bound_s"] = defaultRefresh.Seconds() + float64(n)/(defaultQPS*defaultReadShare*defaultReadsBatch)
+	if age, err := scrapeGauge(ctx, r.bridge.URL, "coc_bridge_refresh_oldest_check_age_seconds"); err == nil {
+		r.m["bridge_oldest_check_age_s"] = age
+	}
 	r.m["tickets_read"] = float64(r.fake.seen.reads())
 	elapsed := end.Sub(started).Seconds()
 	r.m["measured_s"] = elapsed
-	r.m["status_reads_per_s"] = float64(r.fake.Calls("get_ticket")) / elapsed
+	r.m["status_get_calls_per_s"] = float64(r.fake.Calls("get_ticket")) / elapsed
+	r.m["status_list_calls_per_s"] = float64(r.fake.Calls("list_tickets")) / elapsed
+	r.m["ticket_reads_per_s"] = float64(r.fake.seen.ticketsRead()) / elapsed
 	calls := r.fake.seen.since(started)
 	r.m["coc_max_requests_in_1s"] = float64(maxPerWindow(calls, time.Second))
 	if err := r.finish(); err != nil {
@@ -255,7 +291,31 @@ func refresher(ctx context.Context, cfg config, onPostgres bool) ([]metrics, err
 	r.m["coc_calls"] -= float64(seedCreates)
 	r.m["coc_creates"] -= float64(seedCreates)
 	delete(r.m, "coc_calls_per_notification")
-	return []metrics{r.m}, nil
+	return r.m, nil
+}
+
+// scrapeGauge reads one unlabelled series from the bridge's /metrics.
+func scrapeGauge(ctx context.Context, url, name string) (float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			return strconv.ParseFloat(v, 64)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("%s not in /metrics", name)
 }
 
 // seedFake creates n tickets at the fake through its API (signed, as the
@@ -418,7 +478,7 @@ func maxTime(a, b time.Time) time.Time {
 
 // replicas runs three bridges on one PostgreSQL database, sends each a
 // third of cfg.replicaGroups new groups and counts COC requests per second.
-func replicas(ctx context.Context, cfg config) ([]metrics, error) {
+func replicas(ctx context.Context, cfg config) (metrics, error) {
 	const n = 3
 	r, err := newRun(ctx, cfg, setup{postgres: true, env: []string{"COC_BRIDGE_COC_QPS=10"}})
 	if err != nil {
@@ -449,6 +509,23 @@ func replicas(ctx context.Context, cfg config) ([]metrics, error) {
 			}
 		}
 	}
+	// The load starts once every replica has seen the others (a replica
+	// re-divides at its next heartbeat, every 2 s).
+	seen := time.Now()
+	deadline := seen.Add(30 * time.Second)
+	for _, b := range bridges {
+		for {
+			live, err := scrapeGauge(ctx, b.URL, "coc_bridge_replicas_live")
+			if err == nil && live == n {
+				break
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				return nil, fmt.Errorf("replica %s does not count %d live replicas (%v, %v)", b.URL, n, live, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	r.m["replicas_see_each_other_s"] = time.Since(seen).Seconds()
 	r.m["loadavg_1m_at_start"] = loadavg()
 	bodies := bench.Bodies(0, cfg.replicaGroups, repeatAlerts)
 	r.m["body_bytes"] = meanLen(bodies)
@@ -485,5 +562,5 @@ func replicas(ctx context.Context, cfg config) ([]metrics, error) {
 	r.m["duplicate_tickets"] = r.m["tickets"] - float64(len(perGroup))
 	r.m["coc_calls"] = float64(r.fake.calls())
 	r.m["coc_429"] = float64(r.fake.Throttled())
-	return []metrics{r.m}, nil
+	return r.m, nil
 }
