@@ -64,7 +64,13 @@ func (op createOp) nextLookup(d Delivery) *lookupLater {
 		return nil
 	}
 	schedule := o.Mapper.Lookups().Schedule
-	done := d.LookupsDone + 1
+	// The lookup that just came back empty covers every scheduled one due
+	// by now: after an outage longer than the schedule, one lookup is
+	// enough.
+	done, now := d.LookupsDone+1, o.NowFunc()
+	for done < len(schedule) && !since.Add(schedule[done]).After(now) {
+		done++
+	}
 	at, create := NextLookup(schedule, since, done)
 	if create {
 		return nil
