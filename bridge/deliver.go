@@ -135,10 +135,17 @@ func (w *worker) run(ctx, deliverCtx context.Context) {
 	defer poll.Stop()
 	for {
 		woken := w.dl.wake.wait() // before Claim, so a wake during Claim is not missed
-		items, err := o.Store.Claim(ctx, ClaimRequest{
+		if ctx.Err() != nil {
+			return
+		}
+		// The claim runs under deliverCtx: a stop that begins meanwhile
+		// must not cancel it half way, when the engine may have committed
+		// the lease but not returned the item, which would then wait for
+		// the next run to take it back as possibly sent.
+		items, err := o.Store.Claim(deliverCtx, ClaimRequest{
 			Owner: w.owner, Limit: 1, Lease: o.Lease, Now: o.NowFunc(),
 		})
-		if err != nil && ctx.Err() == nil {
+		if err != nil {
 			w.dl.m.storeErrors.WithLabelValues("claim").Inc()
 			w.logFailure("claim outbox items", err)
 		}

@@ -95,6 +95,11 @@ func TestSIGTERMDrainsBuiltBinary(t *testing.T) {
 
 	fake.SetLatency(0)
 	p2 := startBinary(t, bin, env)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("first run:\n%s\nafter the restart:\n%s", p.log, p2.log)
+		}
+	})
 	if got := p2.ledger("?key=" + key); len(got) != 1 {
 		t.Fatalf("after restart the ledger has %d entries for the key, want 1", len(got))
 	}
