@@ -135,6 +135,11 @@ func runCrash(t *testing.T, bin string, seed uint64, store string) {
 	// escalate them.
 	env["COC_BRIDGE_ON_RESOLVE"] = "cancel_unaccepted"
 	env["COC_BRIDGE_LEVEL_UPDATES"] = "escalate"
+	// The fake shows a ticket the moment it is created, and an item a
+	// killed run held is unclear (its create may have been sent): the
+	// default schedule would keep a create that never reached COC pending
+	// for 2m. The schedule's order of lookups and create is what is tested.
+	env["COC_BRIDGE_LOOKUP_SCHEDULE"] = "0s,500ms,1s"
 
 	cfg, err := loadConfig(t.Context(), environ(env), needAll)
 	if err != nil {
@@ -194,6 +199,13 @@ func runCrash(t *testing.T, bin string, seed uint64, store string) {
 
 	d := startBinary(t, bin, env)
 	runs = append(runs, d)
+	t.Cleanup(func() {
+		if t.Failed() {
+			items, _ := tryOutbox(&http.Client{Timeout: 5 * time.Second}, d.url, "pending")
+			b, _ := json.MarshalIndent(items, "", "  ")
+			t.Logf("pending in the last run:\n%s", b)
+		}
+	})
 	waitFor(t, 60*time.Second, "the outbox to drain", func() bool {
 		return len(outboxItems(d, "pending")) == 0
 	})
