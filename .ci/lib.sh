@@ -22,7 +22,7 @@ DASHBOARD_LINTER=$CI_BIN/dashboard-linter-$DASHBOARD_LINTER_VERSION
 # matches the checked-out sources.
 DEPLOYCHECK=$CI_BIN/deploycheck
 # Offline kubeconform schemas, keyed by their sources and the generator's code.
-SCHEMA_DIR=$CI_CACHE/schemas/k8s-$KUBERNETES_VERSION-promop-$PROMETHEUS_OPERATOR_VERSION
+SCHEMA_DIR=$CI_CACHE/schemas/k8s-$KUBERNETES_VERSION-promop-$PROMETHEUS_OPERATOR_VERSION-cg-$CONTROLLER_TOOLS_VERSION
 
 TOOLS_MODULE=$REPO_ROOT/deploy/tools
 CHART=$REPO_ROOT/deploy/helm/coc-bridge

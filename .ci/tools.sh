@@ -80,9 +80,9 @@ schemas=$(schema_dir)
 if [[ -d $schemas ]]; then
 	echo "  kubeconform schemas: cached in $schemas"
 else
-	echo "  kubeconform schemas: generating from k8s.io/kubernetes $KUBERNETES_VERSION and prometheus-operator $PROMETHEUS_OPERATOR_VERSION"
+	echo "  kubeconform schemas: generating from k8s.io/kubernetes $KUBERNETES_VERSION and prometheus-operator $PROMETHEUS_OPERATOR_VERSION (controller-gen $CONTROLLER_TOOLS_VERSION)"
 	(cd "$TOOLS_MODULE" && go run ./kubeschema -kubernetes "$KUBERNETES_VERSION" \
-		-prometheus-operator "$PROMETHEUS_OPERATOR_VERSION" -out "$schemas")
+		-prometheus-operator "$PROMETHEUS_OPERATOR_VERSION" -controller-gen "$CONTROLLER_TOOLS_VERSION" -out "$schemas")
 fi
 
 if command -v shellcheck >/dev/null 2>&1; then

@@ -1,11 +1,17 @@
 // Command kubeschema writes strict, standalone JSON schemas for kubeconform, offline.
 //
 // It reads the OpenAPI v2 document of a pinned k8s.io/kubernetes module and the
-// ServiceMonitor, PrometheusRule, PodMonitor and Alertmanager CRDs of a pinned prometheus-operator module (both
-// fetched with `go mod download`, so the Go module proxy is the only network access),
-// and writes one file per kind named for kubeconform's
+// ServiceMonitor, PrometheusRule, PodMonitor and Alertmanager CRDs of a pinned
+// prometheus-operator release, and writes one file per kind named for kubeconform's
 // `-schema-location DIR/{{.ResourceKind}}{{.KindSuffix}}.json`, for example
 // deployment-apps-v1.json or servicemonitor-monitoring-v1.json.
+//
+// The CRDs are generated the way prometheus-operator generates the ones it ships: by a
+// pinned controller-gen over the operator's API types, the module
+// github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring. That module is
+// published for every release, while the operator's root module (which holds the
+// generated CRD files) is not available from the module proxy for recent releases. The
+// Go module proxy is the only network access.
 //
 // The schemas are strict: every object that lists its properties rejects unknown ones,
 // so a misspelled field fails validation. Int-or-string fields accept either type,
@@ -14,7 +20,7 @@
 //
 // Usage:
 //
-//	go run ./kubeschema -kubernetes v1.36.3 -prometheus-operator v0.85.0 -out DIR
+//	go run ./kubeschema -kubernetes v1.36.3 -prometheus-operator v0.95.2 -controller-gen v0.23.0 -out DIR
 package main
 
 import (
@@ -28,6 +34,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 )
 
 const (
@@ -37,12 +45,17 @@ const (
 	objectMetaDef  = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 )
 
-// crdFiles are the prometheus-operator CRDs, relative to the module root.
+const (
+	monitoringModule = "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring"
+	controllerGen    = "sigs.k8s.io/controller-tools/cmd/controller-gen"
+)
+
+// crdFiles are the CRDs the chart renders objects of, as controller-gen names them.
 var crdFiles = []string{
-	"jsonnet/prometheus-operator/servicemonitors-crd.json",
-	"jsonnet/prometheus-operator/prometheusrules-crd.json",
-	"jsonnet/prometheus-operator/podmonitors-crd.json",
-	"jsonnet/prometheus-operator/alertmanagers-crd.json",
+	"monitoring.coreos.com_servicemonitors.yaml",
+	"monitoring.coreos.com_prometheusrules.yaml",
+	"monitoring.coreos.com_podmonitors.yaml",
+	"monitoring.coreos.com_alertmanagers.yaml",
 }
 
 func main() {
@@ -55,20 +68,21 @@ func main() {
 func run(args []string) error {
 	fs := flag.NewFlagSet("kubeschema", flag.ContinueOnError)
 	kubeVersion := fs.String("kubernetes", "", "version of the k8s.io/kubernetes module whose swagger.json is used")
-	promOpVersion := fs.String("prometheus-operator", "", "version of the github.com/prometheus-operator/prometheus-operator module whose CRDs are used")
+	promOpVersion := fs.String("prometheus-operator", "", "prometheus-operator release whose API types ("+monitoringModule+") the CRDs are generated from")
+	genVersion := fs.String("controller-gen", "", "version of sigs.k8s.io/controller-tools whose controller-gen generates the CRDs")
 	out := fs.String("out", "", "output directory")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *kubeVersion == "" || *promOpVersion == "" || *out == "" {
-		return errors.New("-kubernetes, -prometheus-operator and -out are required")
+	if *kubeVersion == "" || *promOpVersion == "" || *genVersion == "" || *out == "" {
+		return errors.New("-kubernetes, -prometheus-operator, -controller-gen and -out are required")
 	}
 
 	kubeDir, err := moduleDir("k8s.io/kubernetes", *kubeVersion)
 	if err != nil {
 		return err
 	}
-	promOpDir, err := moduleDir("github.com/prometheus-operator/prometheus-operator", *promOpVersion)
+	apisDir, err := moduleDir(monitoringModule, *promOpVersion)
 	if err != nil {
 		return err
 	}
@@ -89,8 +103,13 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	crdDir := *out + ".crds"
+	if err := generateCRDs(apisDir, *genVersion, crdDir); err != nil {
+		return err
+	}
+	defer os.RemoveAll(crdDir)
 	for _, f := range crdFiles {
-		m, err := writeCRDSchemas(filepath.Join(promOpDir, f), defs, tmp)
+		m, err := writeCRDSchemas(filepath.Join(crdDir, f), defs, tmp)
 		if err != nil {
 			return err
 		}
@@ -130,6 +149,30 @@ func moduleDir(module, version string) (string, error) {
 		return "", fmt.Errorf("go mod download %s@%s: %s", module, version, info.Error)
 	}
 	return info.Dir, nil
+}
+
+// generateCRDs runs controller-gen at version over a writable copy of the monitoring
+// API module in apisDir (the module cache is read-only) and leaves the CRDs of the
+// monitoring.coreos.com/v1 types in dir.
+func generateCRDs(apisDir, version, dir string) error {
+	src := dir + ".src"
+	for _, d := range []string{src, dir} {
+		if err := os.RemoveAll(d); err != nil {
+			return fmt.Errorf("clean %s: %w", d, err)
+		}
+	}
+	defer os.RemoveAll(src)
+	if err := os.CopyFS(src, os.DirFS(apisDir)); err != nil {
+		return fmt.Errorf("copy %s: %w", apisDir, err)
+	}
+	cmd := exec.Command("go", "run", controllerGen+"@"+version,
+		"crd:crdVersions=v1", "paths=./v1/...", "output:crd:dir="+dir)
+	cmd.Dir = src
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GO111MODULE=on", "GOWORK=off")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("controller-gen %s over %s: %w: %s", version, apisDir, err, b)
+	}
+	return nil
 }
 
 func readSwagger(path string) (map[string]any, error) {
@@ -344,6 +387,13 @@ func writeCRDSchemas(path string, defs map[string]any, dir string) (int, error) 
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0, fmt.Errorf("read CRD: %w", err)
+	}
+	var doc any
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return 0, fmt.Errorf("decode %s: %w", path, err)
+	}
+	if b, err = json.Marshal(doc); err != nil {
+		return 0, fmt.Errorf("convert %s to JSON: %w", path, err)
 	}
 	var crd struct {
 		Spec struct {
