@@ -5,12 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/coc-bridge/coc-bridge/bridge"
+	"github.com/coc-bridge/coc-bridge/bridge/internal/columns"
 	"github.com/coc-bridge/coc-bridge/bridge/internal/lease"
 )
 
@@ -35,35 +35,14 @@ func (s *Store) Claim(ctx context.Context, req bridge.ClaimRequest) ([]bridge.De
 			SET lease_owner = $1, lease_until = $2, attempts = o.attempts + 1,
 				lookup_first = o.lookup_first OR o.lease_owner IS NOT NULL
 			FROM due, {ledger} l WHERE o.id = due.id AND l.key = o.key
-			RETURNING `+prefixed("o", deliveryCols)+`, `+prefixed("l", claimLedgerCols)),
+			RETURNING `+columns.Prefixed("o", columns.Delivery)+`, o.message, `+columns.Prefixed("l", columns.ClaimLedger)),
 			req.Owner, utc(req.Now.Add(req.Lease)), utc(req.Now), req.Limit)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		type claimed struct {
-			d    bridge.Delivery
-			next time.Time
-		}
-		var got []claimed
-		for rows.Next() {
-			d, next, err := scanDelivery(rows)
-			if err != nil {
-				return err
-			}
-			got = append(got, claimed{d, next})
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
 		// RETURNING has no order: restore the one the claim used.
-		slices.SortFunc(got, func(a, b claimed) int {
-			return cmp.Or(a.next.Compare(b.next), cmp.Compare(a.d.ID, b.d.ID))
-		})
-		for _, c := range got {
-			out = append(out, c.d)
-		}
-		return nil
+		out, err = collectOrdered(rows, scanDelivery, func(a, b bridge.Delivery) int { return cmp.Compare(a.ID, b.ID) })
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim outbox items: %w", err)

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/coc-bridge/coc-bridge/bridge"
+	"github.com/coc-bridge/coc-bridge/bridge/internal/columns"
 	"github.com/coc-bridge/coc-bridge/bridge/internal/lease"
 )
 
@@ -30,16 +32,14 @@ func (s *Store) Claim(ctx context.Context, req bridge.ClaimRequest) ([]bridge.De
 		}
 		// RETURNING has no order: restore the one the claim used.
 		slices.SortFunc(got, func(a, b claimed) int {
-			return cmp.Or(cmp.Compare(a.next, b.next), cmp.Compare(a.d.ID, b.d.ID))
+			return cmp.Or(a.next.Compare(b.next), cmp.Compare(a.d.ID, b.d.ID))
 		})
 		for _, c := range got {
-			var resolved sql.NullInt64
-			if err := tx.QueryRowContext(ctx, `SELECT m.message, l.ticket_id, l.level, l.coc_level, l.title, l.resolved_at
+			if err := tx.QueryRowContext(ctx, `SELECT m.message, `+prefixed("l", columns.ClaimLedger)+`
 				FROM outbox_message m, ledger l WHERE m.id = ? AND l.key = ?`, c.d.ID, c.d.Key).
-				Scan(&c.d.Message, &c.d.TicketID, &c.d.Level, &c.d.CocLevel, &c.d.Title, &resolved); err != nil {
+				Scan(columns.ClaimDest(&c.d, stamps{})...); err != nil {
 				return fmt.Errorf("read message and ledger entry of outbox item %d: %w", c.d.ID, err)
 			}
-			c.d.ResolvedAt = optTime(resolved)
 			out = append(out, c.d)
 		}
 		return nil
@@ -65,12 +65,12 @@ const claimQuery = `UPDATE outbox
 			AND (lease_until IS NULL OR lease_until <= ?)
 		ORDER BY next_attempt, id
 		LIMIT ?)
-	RETURNING ` + deliveryCols
+	RETURNING ` + columns.Delivery
 
 // claimed is a claimed delivery (without its message) and its due time.
 type claimed struct {
 	d    bridge.Delivery
-	next int64
+	next time.Time
 }
 
 // claimRows runs a claim statement and reads every row it returns.
@@ -80,7 +80,7 @@ func claimRows(ctx context.Context, tx *wtx, query string, args ...any) ([]claim
 		return nil, err
 	}
 	return collect(rows, func(sc scanner) (claimed, error) {
-		d, next, err := scanDelivery(sc)
+		d, next, err := columns.ScanDelivery(sc, stamps{}, nil)
 		return claimed{d, next}, err
 	})
 }
