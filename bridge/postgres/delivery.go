@@ -91,11 +91,8 @@ func (s *Store) lockLease(ctx context.Context, tx pgx.Tx, id int64, owner string
 	return l, true, nil
 }
 
-// Complete implements bridge.Store: bridge.PlanComplete decides the entry
-// and whether the item stays for the key's next operation. When the lease
-// of a create is lost but the item still exists and its key is pending or
-// dead, the ticket is recorded anyway (then ErrLeaseLost is returned): the
-// ticket exists in COC, and a second create must not follow.
+// Complete implements bridge.Store: lease.PlanComplete decides what it
+// writes, also when the lease is lost (then ErrLeaseLost is returned).
 func (s *Store) Complete(ctx context.Context, c bridge.Completion) error {
 	c = c.Safe()
 	if c.TicketID == "" {
@@ -108,29 +105,25 @@ func (s *Store) Complete(ctx context.Context, c bridge.Completion) error {
 		if err != nil || !found || (lost && c.Kind != bridge.KindCreate) {
 			return err
 		}
-		cur := l.entry
-		if lost && cur.State != bridge.StatePending && cur.State != bridge.StateDead {
+		c.Now = utc(c.Now)
+		p, ok := lease.PlanComplete(l.entry, c, lost)
+		if !ok {
 			return nil
 		}
-		e := cur
-		next, ok := bridge.NextOperation(cur)
-		if c.Kind == bridge.KindCreate || cur.TicketID == c.TicketID {
-			c.Now = utc(c.Now)
-			e, next, ok = bridge.PlanComplete(cur, c)
-			if err := s.putEntry(ctx, tx, e); err != nil {
+		if p.Changed {
+			if err := s.putEntry(ctx, tx, p.Entry); err != nil {
 				return fmt.Errorf("write ledger: %w", err)
 			}
 		}
-		return s.keepOrDelete(ctx, tx, c.ID, e, next, ok, utc(c.Now))
+		return s.keepOrDelete(ctx, tx, c.ID, p, c.Now)
 	})
 	return lease.Result("complete", c.ID, c.Owner, lost, err)
 }
 
-// keepOrDelete ends item id's operation: the item stays as the key's next
-// operation (ok) of kind next, due at now and started afresh, or is
-// deleted.
-func (s *Store) keepOrDelete(ctx context.Context, tx pgx.Tx, id int64, e bridge.LedgerEntry, next bridge.Kind, ok bool, now time.Time) error {
-	if !ok {
+// keepOrDelete ends item id's operation as p says: the item stays as the
+// key's next operation, due at now and started afresh, or is deleted.
+func (s *Store) keepOrDelete(ctx context.Context, tx pgx.Tx, id int64, p lease.Plan, now time.Time) error {
+	if !p.Keep {
 		if _, err := tx.Exec(ctx, s.q(`DELETE FROM {outbox} WHERE id = $1`), id); err != nil {
 			return fmt.Errorf("delete outbox item: %w", err)
 		}
@@ -139,7 +132,7 @@ func (s *Store) keepOrDelete(ctx context.Context, tx pgx.Tx, id int64, e bridge.
 	if _, err := tx.Exec(ctx, s.q(`UPDATE {outbox} SET state = 'pending', kind = $1, previous_ticket_id = $2,
 		next_attempt = $3, attempts = 0, last_error = '', error_code = '', lookup_first = false,
 		lookups_done = 0, unclear_since = NULL, lease_owner = NULL, lease_until = NULL
-		WHERE id = $4`), string(next), e.PreviousTicketID, now, id); err != nil {
+		WHERE id = $4`), string(p.Next), p.Entry.PreviousTicketID, now, id); err != nil {
 		return fmt.Errorf("keep outbox item for the next operation: %w", err)
 	}
 	return nil

@@ -112,11 +112,8 @@ func leaseCheck(ctx context.Context, tx *wtx, id int64, owner string) (it heldIt
 	return it, true, nil
 }
 
-// Complete implements bridge.Store: bridge.PlanComplete decides the entry
-// and whether the item stays for the key's next operation. When the lease
-// of a create is lost but the item still exists and its key is pending or
-// dead, the ticket is recorded anyway (then ErrLeaseLost is returned): the
-// ticket exists in COC, and a second create must not follow.
+// Complete implements bridge.Store: lease.PlanComplete decides what it
+// writes, also when the lease is lost (then ErrLeaseLost is returned).
 func (s *Store) Complete(ctx context.Context, c bridge.Completion) error {
 	c = c.Safe()
 	if c.TicketID == "" {
@@ -133,28 +130,25 @@ func (s *Store) Complete(ctx context.Context, c bridge.Completion) error {
 		if err != nil || !found {
 			return fmt.Errorf("read ledger: %w", cmp.Or(err, bridge.ErrNotFound))
 		}
-		if lost && cur.State != bridge.StatePending && cur.State != bridge.StateDead {
+		c.Now = utc(c.Now)
+		p, ok := lease.PlanComplete(cur, c, lost)
+		if !ok {
 			return nil
 		}
-		e := cur
-		next, ok := bridge.NextOperation(cur)
-		if c.Kind == bridge.KindCreate || cur.TicketID == c.TicketID {
-			c.Now = utc(c.Now)
-			e, next, ok = bridge.PlanComplete(cur, c)
-			if err := putEntry(ctx, tx, e); err != nil {
+		if p.Changed {
+			if err := putEntry(ctx, tx, p.Entry); err != nil {
 				return fmt.Errorf("write ledger: %w", err)
 			}
 		}
-		return keepOrDelete(ctx, tx, c.ID, e, next, ok, micros(c.Now))
+		return keepOrDelete(ctx, tx, c.ID, p, micros(c.Now))
 	})
 	return lease.Result("complete", c.ID, c.Owner, lost, err)
 }
 
-// keepOrDelete ends item id's operation: the item stays as the key's next
-// operation (ok) of kind next, due at now and started afresh, or is
-// deleted.
-func keepOrDelete(ctx context.Context, tx *wtx, id int64, e bridge.LedgerEntry, next bridge.Kind, ok bool, now int64) error {
-	if !ok {
+// keepOrDelete ends item id's operation as p says: the item stays as the
+// key's next operation, due at now and started afresh, or is deleted.
+func keepOrDelete(ctx context.Context, tx *wtx, id int64, p lease.Plan, now int64) error {
+	if !p.Keep {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, id); err != nil {
 			return fmt.Errorf("delete outbox item: %w", err)
 		}
@@ -163,7 +157,7 @@ func keepOrDelete(ctx context.Context, tx *wtx, id int64, e bridge.LedgerEntry, 
 	if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'pending', kind = ?, previous_ticket_id = ?,
 		next_attempt = ?, attempts = 0, last_error = '', error_code = '', lookup_first = 0,
 		lookups_done = 0, unclear_since = NULL, lease_owner = NULL, lease_until = NULL
-		WHERE id = ?`, string(next), e.PreviousTicketID, now, id); err != nil {
+		WHERE id = ?`, string(p.Next), p.Entry.PreviousTicketID, now, id); err != nil {
 		return fmt.Errorf("keep outbox item for the next operation: %w", err)
 	}
 	return nil

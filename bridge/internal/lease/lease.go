@@ -1,6 +1,7 @@
 // Package lease holds what the store engines share about the leases on
-// outbox items: how a leased write reports its result. It owns nothing
-// else; the leases themselves live in each engine's tables.
+// outbox items: what a Complete writes, also when its lease is lost, and
+// how a leased write reports its result. It owns nothing else; the leases
+// themselves live in each engine's tables.
 package lease
 
 import (
@@ -21,4 +22,33 @@ func Result(op string, id int64, owner string, lost bool, err error) error {
 		return fmt.Errorf("%s outbox item %d as %s: %w", op, id, owner, bridge.ErrLeaseLost)
 	}
 	return nil
+}
+
+// Plan is what a Complete writes: Entry is the key's entry after it,
+// stored when Changed; the item stays as the key's Next operation when
+// Keep, else it is deleted.
+type Plan struct {
+	Entry   bridge.LedgerEntry
+	Changed bool
+	Next    bridge.Kind
+	Keep    bool
+}
+
+// PlanComplete plans the Complete c of an item of the key whose entry is
+// cur (c.Now at the engine's precision); lost says the caller no longer
+// holds the lease. With the lease lost, a create's ticket is recorded
+// anyway while the key is pending or dead (the ticket exists in COC, and a
+// second create must not follow); otherwise nothing is written (ok
+// false). An action on another ticket than the entry's leaves the entry
+// as it is; bridge.PlanComplete decides the rest.
+func PlanComplete(cur bridge.LedgerEntry, c bridge.Completion, lost bool) (p Plan, ok bool) {
+	if lost && (c.Kind != bridge.KindCreate || cur.State != bridge.StatePending && cur.State != bridge.StateDead) {
+		return Plan{}, false
+	}
+	if c.Kind != bridge.KindCreate && cur.TicketID != c.TicketID {
+		next, keep := bridge.NextOperation(cur)
+		return Plan{Entry: cur, Next: next, Keep: keep}, true
+	}
+	e, next, keep := bridge.PlanComplete(cur, c)
+	return Plan{Entry: e, Changed: true, Next: next, Keep: keep}, true
 }
