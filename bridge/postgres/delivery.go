@@ -16,38 +16,33 @@ import (
 
 // Claim implements bridge.Store. A Limit below 1 claims nothing.
 func (s *Store) Claim(ctx context.Context, req bridge.ClaimRequest) ([]bridge.Delivery, error) {
-	if req.Owner == "" {
-		return nil, errors.New("claim outbox items: empty owner")
-	}
-	var out []bridge.Delivery
-	err := s.one(func(db querier) error {
-		if req.Limit < 1 {
-			return nil
-		}
-		rows, err := db.Query(ctx, s.q(`WITH due AS MATERIALIZED (
-				SELECT id FROM {outbox}
-				WHERE state = 'pending' AND next_attempt <= $3
-					AND (lease_until IS NULL OR lease_until <= $3)
-				ORDER BY next_attempt, id
-				LIMIT $4
-				FOR UPDATE SKIP LOCKED)
-			UPDATE {outbox} o
-			SET lease_owner = $1, lease_until = $2, attempts = o.attempts + 1,
-				lookup_first = o.lookup_first OR o.lease_owner IS NOT NULL
-			FROM due, {ledger} l WHERE o.id = due.id AND l.key = o.key
-			RETURNING `+columns.Prefixed("o", columns.Delivery)+`, o.message, `+columns.Prefixed("l", columns.ClaimLedger)),
-			req.Owner, utc(req.Now.Add(req.Lease)), utc(req.Now), req.Limit)
-		if err != nil {
+	return lease.Claim(req, func() (out []bridge.Delivery, err error) {
+		err = s.one(func(db querier) error {
+			if req.Limit < 1 {
+				return nil
+			}
+			rows, err := db.Query(ctx, s.q(`WITH due AS MATERIALIZED (
+					SELECT id FROM {outbox}
+					WHERE state = 'pending' AND next_attempt <= $3
+						AND (lease_until IS NULL OR lease_until <= $3)
+					ORDER BY next_attempt, id
+					LIMIT $4
+					FOR UPDATE SKIP LOCKED)
+				UPDATE {outbox} o
+				SET lease_owner = $1, lease_until = $2, attempts = o.attempts + 1,
+					lookup_first = o.lookup_first OR o.lease_owner IS NOT NULL
+				FROM due, {ledger} l WHERE o.id = due.id AND l.key = o.key
+				RETURNING `+columns.Prefixed("o", columns.Delivery)+`, o.message, `+columns.Prefixed("l", columns.ClaimLedger)),
+				req.Owner, utc(req.Now.Add(req.Lease)), utc(req.Now), req.Limit)
+			if err != nil {
+				return err
+			}
+			// RETURNING has no order: restore the one the claim used.
+			out, err = collectOrdered(rows, scanDelivery, func(a, b bridge.Delivery) int { return cmp.Compare(a.ID, b.ID) })
 			return err
-		}
-		// RETURNING has no order: restore the one the claim used.
-		out, err = collectOrdered(rows, scanDelivery, func(a, b bridge.Delivery) int { return cmp.Compare(a.ID, b.ID) })
-		return err
+		})
+		return out, err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("claim outbox items: %w", err)
-	}
-	return out, nil
 }
 
 // leaseState is an outbox item locked for a Complete, Retry or DeadLetter,

@@ -16,38 +16,33 @@ import (
 
 // Claim implements bridge.Store. A Limit below 1 claims nothing.
 func (s *Store) Claim(ctx context.Context, req bridge.ClaimRequest) ([]bridge.Delivery, error) {
-	if req.Owner == "" {
-		return nil, errors.New("claim outbox items: empty owner")
-	}
-	var out []bridge.Delivery
-	err := s.do(ctx, func(ctx context.Context, tx *wtx) error {
-		out = nil
-		if req.Limit < 1 {
-			return nil
-		}
-		now := micros(req.Now)
-		got, err := claimRows(ctx, tx, claimQuery, req.Owner, micros(req.Now.Add(req.Lease)), now, now, req.Limit)
-		if err != nil {
-			return err
-		}
-		// RETURNING has no order: restore the one the claim used.
-		slices.SortFunc(got, func(a, b claimed) int {
-			return cmp.Or(a.next.Compare(b.next), cmp.Compare(a.d.ID, b.d.ID))
-		})
-		for _, c := range got {
-			if err := tx.QueryRowContext(ctx, `SELECT m.message, `+prefixed("l", columns.ClaimLedger)+`
-				FROM outbox_message m, ledger l WHERE m.id = ? AND l.key = ?`, c.d.ID, c.d.Key).
-				Scan(columns.ClaimDest(&c.d, stamps{})...); err != nil {
-				return fmt.Errorf("read message and ledger entry of outbox item %d: %w", c.d.ID, err)
+	return lease.Claim(req, func() (out []bridge.Delivery, err error) {
+		err = s.do(ctx, func(ctx context.Context, tx *wtx) error {
+			out = nil
+			if req.Limit < 1 {
+				return nil
 			}
-			out = append(out, c.d)
-		}
-		return nil
+			now := micros(req.Now)
+			got, err := claimRows(ctx, tx, claimQuery, req.Owner, micros(req.Now.Add(req.Lease)), now, now, req.Limit)
+			if err != nil {
+				return err
+			}
+			// RETURNING has no order: restore the one the claim used.
+			slices.SortFunc(got, func(a, b claimed) int {
+				return cmp.Or(a.next.Compare(b.next), cmp.Compare(a.d.ID, b.d.ID))
+			})
+			for _, c := range got {
+				if err := tx.QueryRowContext(ctx, `SELECT m.message, `+prefixed("l", columns.ClaimLedger)+`
+					FROM outbox_message m, ledger l WHERE m.id = ? AND l.key = ?`, c.d.ID, c.d.Key).
+					Scan(columns.ClaimDest(&c.d, stamps{})...); err != nil {
+					return fmt.Errorf("read message and ledger entry of outbox item %d: %w", c.d.ID, err)
+				}
+				out = append(out, c.d)
+			}
+			return nil
+		})
+		return out, err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("claim outbox items: %w", err)
-	}
-	return out, nil
 }
 
 // claimQuery leases due items. The inner SELECT reads only the partial

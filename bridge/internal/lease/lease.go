@@ -1,14 +1,42 @@
 // Package lease holds what the store engines share about the leases on
-// outbox items: what a Complete writes, also when its lease is lost, and
-// how a leased write reports its result. It owns nothing else; the leases
+// outbox items: the checks and errors of a claim and a take-back, what a
+// Complete writes, also when its lease is lost, and how a leased write
+// reports its result. It owns nothing else; the leases
 // themselves live in each engine's tables.
 package lease
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/coc-bridge/coc-bridge/bridge"
 )
+
+// Claim runs an engine's claim of r, which returns the claimed deliveries,
+// after refusing an empty owner, and wraps its error.
+func Claim(r bridge.ClaimRequest, claim func() ([]bridge.Delivery, error)) ([]bridge.Delivery, error) {
+	if r.Owner == "" {
+		return nil, errors.New("claim outbox items: empty owner")
+	}
+	out, err := claim()
+	if err != nil {
+		return nil, fmt.Errorf("claim outbox items: %w", err)
+	}
+	return out, nil
+}
+
+// TakeBack runs an engine's take-back of r, which returns how many leases
+// it changed, after refusing an empty replica id, and wraps its error.
+func TakeBack(r bridge.TakeBackRequest, take func() (int, error)) (int, error) {
+	if r.Replica == "" {
+		return 0, errors.New("take back leases: empty replica id")
+	}
+	n, err := take()
+	if err != nil {
+		return 0, fmt.Errorf("take back leases: %w", err)
+	}
+	return n, nil
+}
 
 // Result is the error of a write that needs the lease on outbox item id
 // (op names it: "complete", "retry", "dead-letter"): err wrapped with the

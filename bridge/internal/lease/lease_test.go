@@ -53,3 +53,22 @@ func TestPlanComplete(t *testing.T) {
 		t.Errorf("held level change: %+v %v, want the level recorded", p, ok)
 	}
 }
+
+func TestClaimAndTakeBackChecks(t *testing.T) {
+	t.Parallel()
+	boom := errors.New("disk full")
+	ran := false
+	if _, err := Claim(bridge.ClaimRequest{}, func() ([]bridge.Delivery, error) { ran = true; return nil, nil }); err == nil || ran {
+		t.Errorf("claim without owner: %v (ran %v), want refused before the engine runs", err, ran)
+	}
+	if _, err := Claim(bridge.ClaimRequest{Owner: "r/0"}, func() ([]bridge.Delivery, error) { return nil, boom }); !errors.Is(err, boom) ||
+		err.Error() != "claim outbox items: disk full" {
+		t.Errorf("failed claim: %v, want the engine's error wrapped", err)
+	}
+	if _, err := TakeBack(bridge.TakeBackRequest{}, func() (int, error) { ran = true; return 0, nil }); err == nil || ran {
+		t.Errorf("take-back without replica: %v (ran %v), want refused before the engine runs", err, ran)
+	}
+	if n, err := TakeBack(bridge.TakeBackRequest{Replica: "r"}, func() (int, error) { return 3, nil }); n != 3 || err != nil {
+		t.Errorf("take-back: %d, %v, want 3, nil", n, err)
+	}
+}
