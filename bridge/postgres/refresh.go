@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/coc-bridge/coc-bridge/bridge"
 	"github.com/coc-bridge/coc-bridge/bridge/internal/columns"
@@ -42,10 +39,7 @@ func (s *Store) DueForRefresh(ctx context.Context, r bridge.RefreshRequest) ([]b
 			return err
 		}
 		// RETURNING has no order: oldest check first, as selected.
-		out, err = collectOrdered(rows, func(row pgx.Row) (e bridge.LedgerEntry, since time.Time, err error) {
-			e, err = scanEntry(extraRow{row, []any{&since}})
-			return e, since, err
-		}, func(a, b bridge.LedgerEntry) int { return strings.Compare(a.Key, b.Key) })
+		out, err = collectOrdered(rows, scanDue, func(a, b bridge.LedgerEntry) int { return strings.Compare(a.Key, b.Key) })
 		return err
 	})
 	if err != nil {

@@ -42,6 +42,12 @@ func scanDelivery(row pgx.Row) (bridge.Delivery, time.Time, error) {
 	return columns.ScanDelivery(row, stamps{}, func(d *bridge.Delivery) []any { return columns.ClaimDest(d, stamps{}) })
 }
 
+// scanDue reads ledgerCols and the time the entry was due since.
+func scanDue(row pgx.Row) (e bridge.LedgerEntry, since time.Time, err error) {
+	e, err = scanEntry(extraRow{row, []any{&since}})
+	return e, since, err
+}
+
 // extraRow scans a row of known columns followed by more, into extra.
 type extraRow struct {
 	pgx.Row
