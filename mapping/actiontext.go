@@ -70,14 +70,13 @@ func (m *Mapper) LevelChangeReason(msg *Message, from, to string, at time.Time) 
 // it names the resolve time (see resolvedAt), the group and the alerts. Never
 // empty, valid UTF-8, at most MaxActionTextRunes long.
 func (m *Mapper) RevocationReason(msg *Message, received time.Time) string {
-	head := fmt.Sprintf("Cancelled by coc-bridge: all alerts of the group resolved at %s, before the ticket was accepted.",
-		formatActionTime(resolvedAt(msg, received)))
-	if msg == nil || msg.Data == nil {
-		return cutRunes(head, MaxActionTextRunes)
-	}
-	head = fmt.Sprintf("Cancelled by coc-bridge: %s of group %s (receiver %s) resolved at %s, before the ticket was accepted.",
-		allAlerts(msg), groupText(msg), cleanText(msg.Receiver, maxReceiverRunes), formatActionTime(resolvedAt(msg, received)))
-	return m.withAlerts(head, "Resolved:", msg.Alerts, "")
+	at := formatActionTime(resolvedAt(msg, received))
+	return m.resolvedText(msg,
+		fmt.Sprintf("Cancelled by coc-bridge: all alerts of the group resolved at %s, before the ticket was accepted.", at),
+		func(alerts, group, receiver string) string {
+			return fmt.Sprintf("Cancelled by coc-bridge: %s of group %s (receiver %s) resolved at %s, before the ticket was accepted.",
+				alerts, group, receiver, at)
+		})
 }
 
 // SolutionText returns the solution of the submitting_question action sent
@@ -85,13 +84,24 @@ func (m *Mapper) RevocationReason(msg *Message, received time.Time) string {
 // resolvedAt), the group and the alerts. Never empty, valid UTF-8, at most
 // MaxActionTextRunes long.
 func (m *Mapper) SolutionText(msg *Message, received time.Time) string {
-	head := fmt.Sprintf("The alerts resolved at %s; submitted by coc-bridge when the group resolved.",
-		formatActionTime(resolvedAt(msg, received)))
+	at := formatActionTime(resolvedAt(msg, received))
+	return m.resolvedText(msg,
+		fmt.Sprintf("The alerts resolved at %s; submitted by coc-bridge when the group resolved.", at),
+		func(alerts, group, receiver string) string {
+			return fmt.Sprintf("The alerts resolved at %s: %s of group %s (receiver %s) ended in Alertmanager; submitted by coc-bridge.",
+				at, alerts, group, receiver)
+		})
+}
+
+// resolvedText is the text of an action on msg's ticket because its group
+// resolved: short when msg holds no notification, else the head that long
+// writes of the alerts, the group and the receiver, then the resolved
+// alerts.
+func (m *Mapper) resolvedText(msg *Message, short string, long func(alerts, group, receiver string) string) string {
 	if msg == nil || msg.Data == nil {
-		return cutRunes(head, MaxActionTextRunes)
+		return cutRunes(short, MaxActionTextRunes)
 	}
-	head = fmt.Sprintf("The alerts resolved at %s: %s of group %s (receiver %s) ended in Alertmanager; submitted by coc-bridge.",
-		formatActionTime(resolvedAt(msg, received)), allAlerts(msg), groupText(msg), cleanText(msg.Receiver, maxReceiverRunes))
+	head := long(allAlerts(msg), groupText(msg), cleanText(msg.Receiver, maxReceiverRunes))
 	return m.withAlerts(head, "Resolved:", msg.Alerts, "")
 }
 
