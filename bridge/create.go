@@ -79,7 +79,7 @@ func (op createOp) nextLookup(d Delivery) *lookupLater {
 }
 
 // render maps the stored notification with the current configuration.
-func render(m ticketMapper, d Delivery) (client.CreateTicketRequest, error) {
+func render(m Mapper, d Delivery) (client.CreateTicketRequest, error) {
 	msg, err := mapping.Decode(d.Message)
 	if err != nil {
 		return client.CreateTicketRequest{}, fmt.Errorf("decode stored notification: %w", err)

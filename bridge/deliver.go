@@ -11,7 +11,6 @@ import (
 
 	"github.com/coc-bridge/coc-bridge/client"
 	"github.com/coc-bridge/coc-bridge/internal/logthrottle"
-	"github.com/coc-bridge/coc-bridge/mapping"
 )
 
 // deliveryStore is what the deliverer needs of the store.
@@ -32,18 +31,6 @@ type ticketWriter interface {
 	SubmitSolution(ctx context.Context, r client.SubmitSolutionRequest) error
 }
 
-// ticketMapper renders a stored notification as a ticket and as the texts
-// of the actions on it, and holds the lifecycle and lookup policies
-// (*mapping.Mapper implements it).
-type ticketMapper interface {
-	Map(msg *mapping.Message, opts mapping.MapOptions) (mapping.Ticket, error)
-	Policy(receiver string) mapping.Policy
-	Lookups() mapping.Lookups
-	LevelChangeReason(msg *mapping.Message, from, to string, at time.Time) string
-	RevocationReason(msg *mapping.Message, received time.Time) string
-	SolutionText(msg *mapping.Message, received time.Time) string
-}
-
 // outageObserver is told how each attempt went (the prober in recovery.go).
 type outageObserver interface {
 	// attemptFailed: COC was unavailable (see client.Unavailable).
@@ -59,7 +46,7 @@ type outageObserver interface {
 type delivererOptions struct {
 	Store  deliveryStore
 	COC    ticketWriter
-	Mapper ticketMapper
+	Mapper Mapper
 	DryRun bool
 	// ReplicaID prefixes the lease owner of each worker.
 	ReplicaID string

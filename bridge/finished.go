@@ -206,10 +206,9 @@ type StatusSightings struct {
 func NewStatusSightings(reg prometheus.Registerer, log *zap.Logger) *StatusSightings {
 	return &StatusSightings{
 		log: log,
-		statuses: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{
-			Name: "coc_bridge_ticket_statuses_total",
-			Help: "Ticket statuses read from COC, by work_flow_status code and its English name (the first 50 distinct pairs; later ones as other).",
-		}, []string{"status", "name"}),
+		statuses: counterVec(promauto.With(reg), "coc_bridge_ticket_statuses_total",
+			"Ticket statuses read from COC, by work_flow_status code and its English name (the first 50 distinct pairs; later ones as other).",
+			"status", "name"),
 		seen: make(map[[2]string]bool),
 	}
 }

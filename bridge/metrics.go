@@ -81,89 +81,49 @@ var storeOperations = []string{"accept", "claim", "complete", "retry", "dead_let
 func newMetrics(reg prometheus.Registerer, version string) *metrics {
 	f := promauto.With(reg)
 	m := &metrics{
-		notifications: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "coc_bridge_notifications_total",
-			Help: "Webhook notifications received, by receiver and result (accepted or the reason for rejecting).",
-		}, []string{"receiver", "result"}),
-		alertsPerNotif: f.NewHistogram(prometheus.HistogramOpts{
-			Name:    "coc_bridge_alerts_per_notification",
-			Help:    "Number of alerts in each accepted notification.",
-			Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 500, 1000},
-		}),
-		decisions: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "coc_bridge_decisions_total",
-			Help: "What the ledger decided for each accepted notification (create, suppress_* = deduplicated, level_change, record_resolved, resolve_action, resolved_unknown).",
-		}, []string{"decision"}),
-		deliveries: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "coc_bridge_deliveries_total",
-			Help: "Delivery attempts of outbox items, by operation kind (create, level, cancel, solution) and result.",
-		}, []string{"kind", "result"}),
-		ticketsCreated: f.NewCounter(prometheus.CounterOpts{
-			Name: "coc_bridge_tickets_created_total",
-			Help: "COC tickets created.",
-		}),
-		ticketsAdopted: f.NewCounter(prometheus.CounterOpts{
-			Name: "coc_bridge_tickets_adopted_total",
-			Help: "COC tickets found by source_id after an ambiguous attempt and adopted instead of creating another.",
-		}),
-		deadLetters: f.NewCounter(prometheus.CounterOpts{
-			Name: "coc_bridge_dead_letters_total",
-			Help: "Outbox items dead-lettered after a permanent failure.",
-		}),
-		deliveryLatency: f.NewHistogram(prometheus.HistogramOpts{
-			Name:    "coc_bridge_delivery_latency_seconds",
-			Help:    "Time from accepting the notification that queued a ticket to the ticket being created or adopted.",
-			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600},
-		}),
-		outboxItems: f.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "coc_bridge_outbox_items",
-			Help: "Outbox items by state (pending waits for delivery, dead waits for a replay).",
-		}, []string{"state"}),
-		outboxOldestAge: f.NewGauge(prometheus.GaugeOpts{
-			Name: "coc_bridge_outbox_oldest_age_seconds",
-			Help: "Age of the oldest pending outbox item (0 when the outbox is empty).",
-		}),
-		refreshOldestAge: f.NewGauge(prometheus.GaugeOpts{
-			Name: "coc_bridge_refresh_oldest_check_age_seconds",
-			Help: "Time since the stalest status read of an open ticket (its opening when never read; 0 when no ticket is open).",
-		}),
-		liveReplicas: f.NewGauge(prometheus.GaugeOpts{
-			Name: "coc_bridge_replicas_live",
-			Help: "Replicas sharing the store and the account's COC rate limit, as of this replica's last heartbeat (1 on SQLite).",
-		}),
-		ledgerTickets: f.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "coc_bridge_ledger_tickets",
-			Help: "Ledger entries (issue keys) by state.",
-		}, []string{"state"}),
-		unknownSeverities: f.NewCounter(prometheus.CounterOpts{
-			Name: "coc_bridge_unknown_severity_total",
-			Help: "Firing alerts whose severity label was missing or not in the level table (mapped to the default level).",
-		}),
-		authFailures: f.NewCounter(prometheus.CounterOpts{
-			Name: "coc_bridge_webhook_auth_failures_total",
-			Help: "Webhook requests rejected for missing or wrong credentials.",
-		}),
-		refreshes: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "coc_bridge_refreshes_total",
-			Help: "Ticket status reads by the refresher, by result (open, released, error).",
-		}, []string{"result"}),
-		ready: f.NewGauge(prometheus.GaugeOpts{
-			Name: "coc_bridge_ready",
-			Help: "1 when the bridge is ready (store usable, COC credentials configured or dry-run), else 0.",
-		}),
-		storeErrors: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "coc_bridge_store_errors_total",
-			Help: "Store operations that failed, by operation.",
-		}, []string{"operation"}),
-		httpRequests: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "coc_bridge_http_requests_total",
-			Help: "HTTP requests served, by handler and status code.",
-		}, []string{"handler", "code"}),
-		httpDuration: f.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "coc_bridge_http_request_duration_seconds",
-			Help:    "HTTP request latency, by handler.",
-			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5},
-		}, []string{"handler"}),
+		notifications: counterVec(f, "coc_bridge_notifications_total",
+			"Webhook notifications received, by receiver and result (accepted or the reason for rejecting).", "receiver", "result"),
+		alertsPerNotif: histogram(f, "coc_bridge_alerts_per_notification",
+			"Number of alerts in each accepted notification.",
+			[]float64{1, 2, 5, 10, 20, 50, 100, 500, 1000}),
+		decisions: counterVec(f, "coc_bridge_decisions_total",
+			"What the ledger decided for each accepted notification (create, suppress_* = deduplicated, level_change, record_resolved, resolve_action, resolved_unknown).", "decision"),
+		deliveries: counterVec(f, "coc_bridge_deliveries_total",
+			"Delivery attempts of outbox items, by operation kind (create, level, cancel, solution) and result.", "kind", "result"),
+		ticketsCreated: counter(f, "coc_bridge_tickets_created_total",
+			"COC tickets created."),
+		ticketsAdopted: counter(f, "coc_bridge_tickets_adopted_total",
+			"COC tickets found by source_id after an ambiguous attempt and adopted instead of creating another."),
+		deadLetters: counter(f, "coc_bridge_dead_letters_total",
+			"Outbox items dead-lettered after a permanent failure."),
+		deliveryLatency: histogram(f, "coc_bridge_delivery_latency_seconds",
+			"Time from accepting the notification that queued a ticket to the ticket being created or adopted.",
+			[]float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600}),
+		outboxItems: gaugeVec(f, "coc_bridge_outbox_items",
+			"Outbox items by state (pending waits for delivery, dead waits for a replay).", "state"),
+		outboxOldestAge: gauge(f, "coc_bridge_outbox_oldest_age_seconds",
+			"Age of the oldest pending outbox item (0 when the outbox is empty)."),
+		refreshOldestAge: gauge(f, "coc_bridge_refresh_oldest_check_age_seconds",
+			"Time since the stalest status read of an open ticket (its opening when never read; 0 when no ticket is open)."),
+		liveReplicas: gauge(f, "coc_bridge_replicas_live",
+			"Replicas sharing the store and the account's COC rate limit, as of this replica's last heartbeat (1 on SQLite)."),
+		ledgerTickets: gaugeVec(f, "coc_bridge_ledger_tickets",
+			"Ledger entries (issue keys) by state.", "state"),
+		unknownSeverities: counter(f, "coc_bridge_unknown_severity_total",
+			"Firing alerts whose severity label was missing or not in the level table (mapped to the default level)."),
+		authFailures: counter(f, "coc_bridge_webhook_auth_failures_total",
+			"Webhook requests rejected for missing or wrong credentials."),
+		refreshes: counterVec(f, "coc_bridge_refreshes_total",
+			"Ticket status reads by the refresher, by result (open, released, error).", "result"),
+		ready: gauge(f, "coc_bridge_ready",
+			"1 when the bridge is ready (store usable, COC credentials configured or dry-run), else 0."),
+		storeErrors: counterVec(f, "coc_bridge_store_errors_total",
+			"Store operations that failed, by operation.", "operation"),
+		httpRequests: counterVec(f, "coc_bridge_http_requests_total",
+			"HTTP requests served, by handler and status code.", "handler", "code"),
+		httpDuration: histogramVec(f, "coc_bridge_http_request_duration_seconds",
+			"HTTP request latency, by handler.",
+			[]float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5}, "handler"),
 	}
 	for _, r := range notificationResults {
 		m.notifications.WithLabelValues("", r)
@@ -190,6 +150,32 @@ func newMetrics(reg prometheus.Registerer, version string) *metrics {
 	}
 	m.liveReplicas.Set(1)
 	return m
+}
+
+// counter, counterVec, gauge, gaugeVec, histogram and histogramVec make
+// one metric of that type on f, with its name, help and labels.
+func counter(f promauto.Factory, name, help string) prometheus.Counter {
+	return f.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
+}
+
+func counterVec(f promauto.Factory, name, help string, labels ...string) *prometheus.CounterVec {
+	return f.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+}
+
+func gauge(f promauto.Factory, name, help string) prometheus.Gauge {
+	return f.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
+}
+
+func gaugeVec(f promauto.Factory, name, help string, labels ...string) *prometheus.GaugeVec {
+	return f.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
+}
+
+func histogram(f promauto.Factory, name, help string, buckets []float64) prometheus.Histogram {
+	return f.NewHistogram(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets})
+}
+
+func histogramVec(f promauto.Factory, name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
+	return f.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, labels)
 }
 
 // observeStats copies a store snapshot taken at now into the gauges.

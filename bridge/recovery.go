@@ -145,7 +145,20 @@ func (p *prober) succeeded(ctx context.Context) {
 // run probes a failing COC until ctx ends.
 func (p *prober) run(ctx context.Context) {
 	interval := p.opts.Interval
-	t := time.NewTimer(interval)
+	repeat(ctx, interval, func() time.Duration {
+		wait := p.state.probeIn(p.opts.NowFunc(), interval)
+		if wait == 0 {
+			p.expedite(ctx, 1, "no delivery attempt while COC is unavailable: trying the earliest backed-off item now")
+			wait = interval
+		}
+		return wait
+	})
+}
+
+// repeat calls step after wait, and again after each wait step returns,
+// until ctx ends.
+func repeat(ctx context.Context, wait time.Duration, step func() time.Duration) {
+	t := time.NewTimer(wait)
 	defer t.Stop()
 	for {
 		select {
@@ -153,12 +166,7 @@ func (p *prober) run(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		wait := p.state.probeIn(p.opts.NowFunc(), interval)
-		if wait == 0 {
-			p.expedite(ctx, 1, "no delivery attempt while COC is unavailable: trying the earliest backed-off item now")
-			wait = interval
-		}
-		t.Reset(wait)
+		t.Reset(step())
 	}
 }
 

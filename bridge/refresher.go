@@ -91,25 +91,17 @@ func newRefresher(opts refresherOptions) *refresher {
 // run refreshes until ctx ends.
 func (rf *refresher) run(ctx context.Context) {
 	tick := min(max(rf.opts.Interval/10, 100*time.Millisecond), 30*time.Second)
-	t := time.NewTimer(tick)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	repeat(ctx, tick, func() time.Duration {
 		n, err := rf.round(ctx)
 		if err != nil && ctx.Err() == nil {
 			rf.m.storeErrors.WithLabelValues("refresh").Inc()
 			rf.logs.Warn("", "due_for_refresh: "+errorCode(err), "list tickets due for a status check", zap.Error(err))
 		}
 		if n == rf.opts.Batch {
-			t.Reset(0) // more are due: keep going, paced by the rate limiter
-		} else {
-			t.Reset(tick)
+			return 0 // more are due: keep going, paced by the rate limiter
 		}
-	}
+		return tick
+	})
 }
 
 // round checks one batch of due tickets and returns how many it took.

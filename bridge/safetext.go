@@ -52,16 +52,23 @@ func SafeText(s string, max int) string {
 	return s[:cut] + suffix
 }
 
+// safe makes each of texts storable, capped at max bytes (SafeText).
+func safe(max int, texts ...*string) {
+	for _, t := range texts {
+		*t = SafeText(*t, max)
+	}
+}
+
 // Safe returns d with its Code and Message made storable (SafeText).
 func (d DeadLetterRequest) Safe() DeadLetterRequest {
-	d.Code = SafeText(d.Code, MaxCodeBytes)
-	d.Message = SafeText(d.Message, MaxTextBytes)
+	safe(MaxCodeBytes, &d.Code)
+	safe(MaxTextBytes, &d.Message)
 	return d
 }
 
 // Safe returns r with its LastError made storable (SafeText).
 func (r RetryRequest) Safe() RetryRequest {
-	r.LastError = SafeText(r.LastError, MaxTextBytes)
+	safe(MaxTextBytes, &r.LastError)
 	return r
 }
 
@@ -69,27 +76,22 @@ func (r RetryRequest) Safe() RetryRequest {
 // (SafeText). The ticket id is the one stored by Complete, made safe the
 // same way, so it still matches.
 func (c Check) Safe() Check {
-	c.TicketID = SafeText(c.TicketID, MaxNameBytes)
-	c.Status = SafeText(c.Status, MaxNameBytes)
-	c.Level = SafeText(c.Level, MaxNameBytes)
-	c.Error = SafeText(c.Error, MaxTextBytes)
+	safe(MaxNameBytes, &c.TicketID, &c.Status, &c.Level)
+	safe(MaxTextBytes, &c.Error)
 	return c
 }
 
 // Safe returns r with its TicketID and Status made storable (SafeText).
 func (r Release) Safe() Release {
-	r.TicketID = SafeText(r.TicketID, MaxNameBytes)
-	r.Status = SafeText(r.Status, MaxNameBytes)
+	safe(MaxNameBytes, &r.TicketID, &r.Status)
 	return r
 }
 
 // Safe returns c with its TicketID, Level, Finished and Title made
 // storable (SafeText), and an empty Kind as KindCreate.
 func (c Completion) Safe() Completion {
-	c.TicketID = SafeText(c.TicketID, MaxNameBytes)
-	c.Level = SafeText(c.Level, MaxNameBytes)
-	c.Finished = SafeText(c.Finished, MaxNameBytes)
-	c.Title = SafeText(c.Title, MaxTextBytes)
+	safe(MaxNameBytes, &c.TicketID, &c.Level, &c.Finished)
+	safe(MaxTextBytes, &c.Title)
 	if c.Kind == "" {
 		c.Kind = KindCreate
 	}

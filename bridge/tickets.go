@@ -53,22 +53,10 @@ func (v *views) tickets(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid state: want pending, open, closed or dead")
 		return
 	}
-	limit, ok := parseLimit(w, q.Get("limit"))
-	if !ok {
-		return
-	}
-	f.Limit = limit
-	entries, err := v.opts.Store.Ledger(r.Context(), f)
-	if err != nil {
-		v.storeReadFailed(w, err)
-		return
-	}
-	if entries == nil {
-		entries = []LedgerEntry{}
-	}
-	writeJSON(w, http.StatusOK, struct {
-		Tickets []LedgerEntry `json:"tickets"`
-	}{entries})
+	listView(v, w, r, "tickets", func(ctx context.Context, limit int) ([]LedgerEntry, error) {
+		f.Limit = limit
+		return v.opts.Store.Ledger(ctx, f)
+	})
 }
 
 // outbox is GET /api/v1/outbox: pending and dead items, oldest first,
@@ -80,22 +68,28 @@ func (v *views) outbox(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid state: want pending or dead")
 		return
 	}
-	limit, ok := parseLimit(w, q.Get("limit"))
+	listView(v, w, r, "items", func(ctx context.Context, limit int) ([]OutboxItem, error) {
+		f.Limit = limit
+		return v.opts.Store.Outbox(ctx, f)
+	})
+}
+
+// listView answers a store view: what read lists, at most ?limit=, as
+// the JSON object {name: [...]} (an empty list, not null).
+func listView[T any](v *views, w http.ResponseWriter, r *http.Request, name string, read func(ctx context.Context, limit int) ([]T, error)) {
+	limit, ok := parseLimit(w, r.URL.Query().Get("limit"))
 	if !ok {
 		return
 	}
-	f.Limit = limit
-	items, err := v.opts.Store.Outbox(r.Context(), f)
+	list, err := read(r.Context(), limit)
 	if err != nil {
 		v.storeReadFailed(w, err)
 		return
 	}
-	if items == nil {
-		items = []OutboxItem{}
+	if list == nil {
+		list = []T{}
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Items []OutboxItem `json:"items"`
-	}{items})
+	writeJSON(w, http.StatusOK, map[string][]T{name: list})
 }
 
 func (v *views) storeReadFailed(w http.ResponseWriter, err error) {

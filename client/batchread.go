@@ -2,9 +2,7 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"slices"
 )
 
@@ -22,38 +20,14 @@ func (c *Client) GetTickets(ctx context.Context, ticketIDs []string) (map[string
 		return nil, &Error{Operation: OpListTickets, Class: ClassPermanent,
 			Message: fmt.Sprintf("1 to %d non-empty ticket numbers, got %d", MaxTicketsPerRead, len(ticketIDs))}
 	}
-	body, err := marshal(listRequest{
-		StringFilters: []listFilter{{Operator: "in", Field: "ticket_id", Name: "ticket_id", Values: ticketIDs}},
-		SortFilter:    listFilter{Operator: "desc", Field: "create_time", Values: []string{"create_time"}},
-		Page:          1,
-		PerPage:       len(ticketIDs),
-		ContainTotal:  true,
-	})
-	if err != nil {
-		return nil, &Error{Operation: OpListTickets, Class: ClassPermanent, Err: err}
-	}
-	found := map[string]Ticket{}
-	err = c.do(ctx, call{
-		op: OpListTickets, method: http.MethodPost, path: pathListTickets,
-		body: body, contentType: contentTypeJSONUTF8,
-		decode: func(data json.RawMessage) error {
-			var w struct {
-				Tickets flexList[wireTicket] `json:"tickets"`
-			}
-			if err := decodeObject(data, &w); err != nil {
-				return err
-			}
-			clear(found)
-			for _, wt := range w.Tickets {
-				if t := wt.ticket(); slices.Contains(ticketIDs, t.TicketID) {
-					found[t.TicketID] = t
-				}
-			}
-			return nil
-		},
-	})
+	listed, err := c.listTickets(ctx, listBy("in", "ticket_id", ticketIDs, len(ticketIDs)),
+		func(t Ticket) bool { return slices.Contains(ticketIDs, t.TicketID) })
 	if err != nil {
 		return nil, err
+	}
+	found := make(map[string]Ticket, len(listed))
+	for _, t := range listed {
+		found[t.TicketID] = t
 	}
 	return found, nil
 }

@@ -40,27 +40,19 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	r := &registrar{reg: reg}
 	m := &metrics{
-		requests: register(r, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "coc_bridge_coc_requests_total",
-			Help: "HTTP requests sent to COC, by operation and HTTP status (\"error\" when no response arrived).",
-		}, []string{"operation", "status"})),
+		requests: counterVec(r, "coc_bridge_coc_requests_total",
+			"HTTP requests sent to COC, by operation and HTTP status (\"error\" when no response arrived).", "operation", "status"),
 		duration: register(r, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "coc_bridge_coc_request_duration_seconds",
 			Help:    "Duration of one HTTP attempt to COC, including reading the answer.",
 			Buckets: []float64{.025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"operation"})),
-		retries: register(r, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "coc_bridge_coc_retries_total",
-			Help: "HTTP attempts to COC beyond the first within one call.",
-		}, []string{"operation"})),
-		throttled: register(r, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "coc_bridge_coc_throttled_total",
-			Help: "COC answers that throttled the client (HTTP 429 or APIG.0308).",
-		}, []string{"operation"})),
-		errors: register(r, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "coc_bridge_coc_errors_total",
-			Help: "Client calls to COC that returned an error, by class (retryable, permanent, ambiguous).",
-		}, []string{"operation", "class"})),
+		retries: counterVec(r, "coc_bridge_coc_retries_total",
+			"HTTP attempts to COC beyond the first within one call.", "operation"),
+		throttled: counterVec(r, "coc_bridge_coc_throttled_total",
+			"COC answers that throttled the client (HTTP 429 or APIG.0308).", "operation"),
+		errors: counterVec(r, "coc_bridge_coc_errors_total",
+			"Client calls to COC that returned an error, by class (retryable, permanent, ambiguous).", "operation", "class"),
 		rateWait: register(r, prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "coc_bridge_coc_ratelimit_wait_seconds",
 			Help:    "Time an HTTP attempt of a create, lookup or action waited for the client's token bucket (status reads wait at low priority and are not counted).",
@@ -82,10 +74,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 // newCredentialsMetrics builds coc_bridge_coc_credentials_reloads_total.
 func newCredentialsMetrics(reg prometheus.Registerer) (*prometheus.CounterVec, error) {
 	r := &registrar{reg: reg}
-	c := register(r, prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "coc_bridge_coc_credentials_reloads_total",
-		Help: "Credential files re-read after they changed, by result (ok, error).",
-	}, []string{"result"}))
+	c := counterVec(r, "coc_bridge_coc_credentials_reloads_total",
+		"Credential files re-read after they changed, by result (ok, error).", "result")
 	c.WithLabelValues("ok")
 	c.WithLabelValues("error")
 	return c, r.err
@@ -96,6 +86,11 @@ func newCredentialsMetrics(reg prometheus.Registerer) (*prometheus.CounterVec, e
 type registrar struct {
 	reg prometheus.Registerer
 	err error
+}
+
+// counterVec registers a counter vector with its name, help and labels.
+func counterVec(r *registrar, name, help string, labels ...string) *prometheus.CounterVec {
+	return register(r, prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels))
 }
 
 // register registers c and returns it, or the equal collector that is

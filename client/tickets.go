@@ -124,15 +124,22 @@ type listFilter struct {
 // of a key come first, and a key has few tickets.
 const listPageSize = 10
 
-// listBySourceID is the body that finds issue tickets whose source_id is id.
-func listBySourceID(id string) listRequest {
+// listBy is the list-tickets body that finds issue tickets whose field
+// compares by operator ("=", "in") with values, newest first, one page
+// of perPage.
+func listBy(operator, field string, values []string, perPage int) listRequest {
 	return listRequest{
-		StringFilters: []listFilter{{Operator: "=", Field: "source_id", Name: "source_id", Values: []string{id}}},
+		StringFilters: []listFilter{{Operator: operator, Field: field, Name: field, Values: values}},
 		SortFilter:    listFilter{Operator: "desc", Field: "create_time", Values: []string{"create_time"}},
 		Page:          1,
-		PerPage:       listPageSize,
+		PerPage:       perPage,
 		ContainTotal:  true,
 	}
+}
+
+// listBySourceID is the body that finds issue tickets whose source_id is id.
+func listBySourceID(id string) listRequest {
+	return listBy("=", "source_id", []string{id}, listPageSize)
 }
 
 // FindTicketsBySourceID returns the newest (up to 10) issue tickets whose
@@ -146,7 +153,14 @@ func (c *Client) FindTicketsBySourceID(ctx context.Context, sourceID string) ([]
 	if sourceID == "" {
 		return nil, &Error{Operation: OpListTickets, Class: ClassPermanent, Message: "source_id is empty"}
 	}
-	body, err := marshal(listBySourceID(sourceID))
+	return c.listTickets(ctx, listBySourceID(sourceID), func(t Ticket) bool { return t.SourceID == sourceID })
+}
+
+// listTickets sends the list-tickets request req and returns the listed
+// tickets that keep accepts, in COC's order (an empty slice for none): COC's
+// filter is not trusted.
+func (c *Client) listTickets(ctx context.Context, req listRequest, keep func(Ticket) bool) ([]Ticket, error) {
+	body, err := marshal(req)
 	if err != nil {
 		return nil, &Error{Operation: OpListTickets, Class: ClassPermanent, Err: err}
 	}
@@ -165,7 +179,7 @@ func (c *Client) FindTicketsBySourceID(ctx context.Context, sourceID string) ([]
 			}
 			found = found[:0]
 			for _, wt := range w.Tickets {
-				if t := wt.ticket(); t.SourceID == sourceID {
+				if t := wt.ticket(); keep(t) {
 					found = append(found, t)
 				}
 			}

@@ -179,8 +179,9 @@ func (s metricSet) allows(name string) bool {
 	return false
 }
 
-// registeredMetrics reads the Name of every prometheus.*Opts literal in the non-test
-// sources of bridge/ and client/.
+// registeredMetrics reads the Name of every prometheus.*Opts literal, and the name
+// given to every metric constructor, in the non-test sources of bridge/, client/ and
+// cmd/.
 func registeredMetrics(t *testing.T) metricSet {
 	t.Helper()
 	s := metricSet{plain: map[string]bool{}, histograms: map[string]bool{}}
@@ -208,6 +209,22 @@ func registeredMetrics(t *testing.T) metricSet {
 						if bl, ok := call.Args[0].(*ast.BasicLit); ok && bl.Kind == token.STRING {
 							if prog, err := strconv.Unquote(bl.Value); err == nil {
 								s.plain[prog+"_build_info"] = true
+							}
+						}
+					}
+				}
+				// The packages' metric constructors: counterVec(f, "name",
+				// "help", labels...) and the like.
+				if call, ok := n.(*ast.CallExpr); ok && len(call.Args) >= 2 {
+					if id, ok := call.Fun.(*ast.Ident); ok {
+						if bl, ok := call.Args[1].(*ast.BasicLit); ok && bl.Kind == token.STRING {
+							if name, err := strconv.Unquote(bl.Value); err == nil {
+								switch id.Name {
+								case "counter", "counterVec", "gauge", "gaugeVec":
+									s.plain[name] = true
+								case "histogram", "histogramVec":
+									s.histograms[name] = true
+								}
 							}
 						}
 					}

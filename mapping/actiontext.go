@@ -70,14 +70,9 @@ func (m *Mapper) LevelChangeReason(msg *Message, from, to string, at time.Time) 
 // it names the resolve time (see resolvedAt), the group and the alerts. Never
 // empty, valid UTF-8, at most MaxActionTextRunes long.
 func (m *Mapper) RevocationReason(msg *Message, received time.Time) string {
-	head := fmt.Sprintf("Cancelled by coc-bridge: all alerts of the group resolved at %s, before the ticket was accepted.",
-		formatActionTime(resolvedAt(msg, received)))
-	if msg == nil || msg.Data == nil {
-		return cutRunes(head, MaxActionTextRunes)
-	}
-	head = fmt.Sprintf("Cancelled by coc-bridge: %s of group %s (receiver %s) resolved at %s, before the ticket was accepted.",
-		allAlerts(msg), groupText(msg), cleanText(msg.Receiver, maxReceiverRunes), formatActionTime(resolvedAt(msg, received)))
-	return m.withAlerts(head, "Resolved:", msg.Alerts, "")
+	return m.resolvedText(msg, received,
+		"Cancelled by coc-bridge: all alerts of the group resolved at %s, before the ticket was accepted.",
+		"Cancelled by coc-bridge: %[2]s of group %[3]s (receiver %[4]s) resolved at %[1]s, before the ticket was accepted.")
 }
 
 // SolutionText returns the solution of the submitting_question action sent
@@ -85,13 +80,21 @@ func (m *Mapper) RevocationReason(msg *Message, received time.Time) string {
 // resolvedAt), the group and the alerts. Never empty, valid UTF-8, at most
 // MaxActionTextRunes long.
 func (m *Mapper) SolutionText(msg *Message, received time.Time) string {
-	head := fmt.Sprintf("The alerts resolved at %s; submitted by coc-bridge when the group resolved.",
-		formatActionTime(resolvedAt(msg, received)))
+	return m.resolvedText(msg, received,
+		"The alerts resolved at %s; submitted by coc-bridge when the group resolved.",
+		"The alerts resolved at %[1]s: %[2]s of group %[3]s (receiver %[4]s) ended in Alertmanager; submitted by coc-bridge.")
+}
+
+// resolvedText is the text of an action on msg's ticket because its group
+// resolved: the format short of the resolve time (see resolvedAt) when msg
+// holds no notification, else the format long of the resolve time, the
+// alerts, the group and the receiver, followed by the resolved alerts.
+func (m *Mapper) resolvedText(msg *Message, received time.Time, short, long string) string {
+	at := formatActionTime(resolvedAt(msg, received))
 	if msg == nil || msg.Data == nil {
-		return cutRunes(head, MaxActionTextRunes)
+		return cutRunes(fmt.Sprintf(short, at), MaxActionTextRunes)
 	}
-	head = fmt.Sprintf("The alerts resolved at %s: %s of group %s (receiver %s) ended in Alertmanager; submitted by coc-bridge.",
-		formatActionTime(resolvedAt(msg, received)), allAlerts(msg), groupText(msg), cleanText(msg.Receiver, maxReceiverRunes))
+	head := fmt.Sprintf(long, at, allAlerts(msg), groupText(msg), cleanText(msg.Receiver, maxReceiverRunes))
 	return m.withAlerts(head, "Resolved:", msg.Alerts, "")
 }
 

@@ -26,14 +26,6 @@ const (
 	KeyByGroupKey KeyMode = "groupkey"
 )
 
-// String returns the mode's configuration value.
-func (k KeyMode) String() string { return string(k) }
-
-// valid reports whether k is one of the modes.
-func (k KeyMode) valid() bool {
-	return k == KeyByGroup || k == KeyByAlert || k == KeyByGroupKey
-}
-
 // keyVersion starts every key's input. Changing the encoding below means a
 // new version string: keys are stored and sent to COC as source_id, so a
 // silent change would open a second ticket for every open alert group.

@@ -21,13 +21,6 @@ const (
 	LevelUpdatesOff LevelUpdates = "off"
 )
 
-// String returns the policy's configuration value.
-func (l LevelUpdates) String() string { return string(l) }
-
-func (l LevelUpdates) valid() bool {
-	return l == LevelUpdatesEscalate || l == LevelUpdatesBoth || l == LevelUpdatesOff
-}
-
 // OnResolve says what a group whose alerts have all resolved does to its
 // ticket in COC.
 type OnResolve string
@@ -45,13 +38,6 @@ const (
 	// saying the alerts resolved, with the fields of SubmitSolution.
 	OnResolveSubmitSolution OnResolve = "submit_solution"
 )
-
-// String returns the policy's configuration value.
-func (o OnResolve) String() string { return string(o) }
-
-func (o OnResolve) valid() bool {
-	return o == OnResolveRecord || o == OnResolveCancelUnaccepted || o == OnResolveSubmitSolution
-}
 
 // Defaults of the lifecycle policies.
 const (

@@ -90,7 +90,7 @@ func (c Config) Validate() error {
 	} else if !utf8.ValidString(c.Instance) {
 		v.add("instance", "must be valid UTF-8")
 	}
-	if !c.DedupeBy.valid() {
+	if !slices.Contains([]KeyMode{KeyByGroup, KeyByAlert, KeyByGroupKey}, c.DedupeBy) {
 		v.add("dedupe_by", "%q is not one of group, alert, groupkey", c.DedupeBy)
 	}
 	v.fields("fields.", c.Fields, false)
@@ -317,10 +317,10 @@ func normalizeSeverity(s string) string {
 
 // lifecycle checks the lifecycle policy values. With inherit, "" is allowed.
 func (v *validator) lifecycle(p string, lu LevelUpdates, or OnResolve, s SolutionFields, inherit bool) {
-	if (lu != "" || !inherit) && !lu.valid() {
+	if (lu != "" || !inherit) && !slices.Contains([]LevelUpdates{LevelUpdatesEscalate, LevelUpdatesBoth, LevelUpdatesOff}, lu) {
 		v.add(p+"level_updates", "%q is not one of escalate (only towards issues_level_1000), both, off", lu)
 	}
-	if (or != "" || !inherit) && !or.valid() {
+	if (or != "" || !inherit) && !slices.Contains([]OnResolve{OnResolveRecord, OnResolveCancelUnaccepted, OnResolveSubmitSolution}, or) {
 		v.add(p+"on_resolve", "%q is not one of record, cancel_unaccepted, submit_solution", or)
 	}
 	for _, f := range []struct{ key, value string }{

@@ -5,70 +5,44 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/coc-bridge/coc-bridge/bridge"
+	"github.com/coc-bridge/coc-bridge/bridge/internal/columns"
 	"github.com/coc-bridge/coc-bridge/bridge/internal/lease"
 )
 
 // Claim implements bridge.Store. A Limit below 1 claims nothing.
 func (s *Store) Claim(ctx context.Context, req bridge.ClaimRequest) ([]bridge.Delivery, error) {
-	if req.Owner == "" {
-		return nil, errors.New("claim outbox items: empty owner")
-	}
-	var out []bridge.Delivery
-	err := s.one(func(db querier) error {
-		if req.Limit < 1 {
-			return nil
-		}
-		rows, err := db.Query(ctx, s.q(`WITH due AS MATERIALIZED (
-				SELECT id FROM {outbox}
-				WHERE state = 'pending' AND next_attempt <= $3
-					AND (lease_until IS NULL OR lease_until <= $3)
-				ORDER BY next_attempt, id
-				LIMIT $4
-				FOR UPDATE SKIP LOCKED)
-			UPDATE {outbox} o
-			SET lease_owner = $1, lease_until = $2, attempts = o.attempts + 1,
-				lookup_first = o.lookup_first OR o.lease_owner IS NOT NULL
-			FROM due, {ledger} l WHERE o.id = due.id AND l.key = o.key
-			RETURNING `+prefixed("o", deliveryCols)+`, `+prefixed("l", claimLedgerCols)),
-			req.Owner, utc(req.Now.Add(req.Lease)), utc(req.Now), req.Limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		type claimed struct {
-			d    bridge.Delivery
-			next time.Time
-		}
-		var got []claimed
-		for rows.Next() {
-			d, next, err := scanDelivery(rows)
+	return lease.Claim(req, func() (out []bridge.Delivery, err error) {
+		err = s.one(func(db querier) error {
+			if req.Limit < 1 {
+				return nil
+			}
+			rows, err := db.Query(ctx, s.q(`WITH due AS MATERIALIZED (
+					SELECT id FROM {outbox}
+					WHERE state = 'pending' AND next_attempt <= $3
+						AND (lease_until IS NULL OR lease_until <= $3)
+					ORDER BY next_attempt, id
+					LIMIT $4
+					FOR UPDATE SKIP LOCKED)
+				UPDATE {outbox} o
+				SET lease_owner = $1, lease_until = $2, attempts = o.attempts + 1,
+					lookup_first = o.lookup_first OR o.lease_owner IS NOT NULL
+				FROM due, {ledger} l WHERE o.id = due.id AND l.key = o.key
+				RETURNING `+columns.Prefixed("o", columns.Delivery)+`, o.message, `+columns.Prefixed("l", columns.ClaimLedger)),
+				req.Owner, utc(req.Now.Add(req.Lease)), utc(req.Now), req.Limit)
 			if err != nil {
 				return err
 			}
-			got = append(got, claimed{d, next})
-		}
-		if err := rows.Err(); err != nil {
+			// RETURNING has no order: restore the one the claim used.
+			out, err = collectOrdered(rows, scanDelivery, func(a, b bridge.Delivery) int { return cmp.Compare(a.ID, b.ID) })
 			return err
-		}
-		// RETURNING has no order: restore the one the claim used.
-		slices.SortFunc(got, func(a, b claimed) int {
-			return cmp.Or(a.next.Compare(b.next), cmp.Compare(a.d.ID, b.d.ID))
 		})
-		for _, c := range got {
-			out = append(out, c.d)
-		}
-		return nil
+		return out, err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("claim outbox items: %w", err)
-	}
-	return out, nil
 }
 
 // leaseState is an outbox item locked for a Complete, Retry or DeadLetter,
@@ -112,11 +86,8 @@ func (s *Store) lockLease(ctx context.Context, tx pgx.Tx, id int64, owner string
 	return l, true, nil
 }
 
-// Complete implements bridge.Store: bridge.PlanComplete decides the entry
-// and whether the item stays for the key's next operation. When the lease
-// of a create is lost but the item still exists and its key is pending or
-// dead, the ticket is recorded anyway (then ErrLeaseLost is returned): the
-// ticket exists in COC, and a second create must not follow.
+// Complete implements bridge.Store: lease.PlanComplete decides what it
+// writes, also when the lease is lost (then ErrLeaseLost is returned).
 func (s *Store) Complete(ctx context.Context, c bridge.Completion) error {
 	c = c.Safe()
 	if c.TicketID == "" {
@@ -129,29 +100,25 @@ func (s *Store) Complete(ctx context.Context, c bridge.Completion) error {
 		if err != nil || !found || (lost && c.Kind != bridge.KindCreate) {
 			return err
 		}
-		cur := l.entry
-		if lost && cur.State != bridge.StatePending && cur.State != bridge.StateDead {
+		c.Now = utc(c.Now)
+		p, ok := lease.PlanComplete(l.entry, c, lost)
+		if !ok {
 			return nil
 		}
-		e := cur
-		next, ok := bridge.NextOperation(cur)
-		if c.Kind == bridge.KindCreate || cur.TicketID == c.TicketID {
-			c.Now = utc(c.Now)
-			e, next, ok = bridge.PlanComplete(cur, c)
-			if err := s.putEntry(ctx, tx, e); err != nil {
+		if p.Changed {
+			if err := s.putEntry(ctx, tx, p.Entry); err != nil {
 				return fmt.Errorf("write ledger: %w", err)
 			}
 		}
-		return s.keepOrDelete(ctx, tx, c.ID, e, next, ok, utc(c.Now))
+		return s.keepOrDelete(ctx, tx, c.ID, p, c.Now)
 	})
 	return lease.Result("complete", c.ID, c.Owner, lost, err)
 }
 
-// keepOrDelete ends item id's operation: the item stays as the key's next
-// operation (ok) of kind next, due at now and started afresh, or is
-// deleted.
-func (s *Store) keepOrDelete(ctx context.Context, tx pgx.Tx, id int64, e bridge.LedgerEntry, next bridge.Kind, ok bool, now time.Time) error {
-	if !ok {
+// keepOrDelete ends item id's operation as p says: the item stays as the
+// key's next operation, due at now and started afresh, or is deleted.
+func (s *Store) keepOrDelete(ctx context.Context, tx pgx.Tx, id int64, p lease.Plan, now time.Time) error {
+	if !p.Keep {
 		if _, err := tx.Exec(ctx, s.q(`DELETE FROM {outbox} WHERE id = $1`), id); err != nil {
 			return fmt.Errorf("delete outbox item: %w", err)
 		}
@@ -160,7 +127,7 @@ func (s *Store) keepOrDelete(ctx context.Context, tx pgx.Tx, id int64, e bridge.
 	if _, err := tx.Exec(ctx, s.q(`UPDATE {outbox} SET state = 'pending', kind = $1, previous_ticket_id = $2,
 		next_attempt = $3, attempts = 0, last_error = '', error_code = '', lookup_first = false,
 		lookups_done = 0, unclear_since = NULL, lease_owner = NULL, lease_until = NULL
-		WHERE id = $4`), string(next), e.PreviousTicketID, now, id); err != nil {
+		WHERE id = $4`), string(p.Next), p.Entry.PreviousTicketID, now, id); err != nil {
 		return fmt.Errorf("keep outbox item for the next operation: %w", err)
 	}
 	return nil

@@ -199,15 +199,6 @@ func (s *Store) update(ctx context.Context, query string, args ...any) (int, err
 	return n, err
 }
 
-// prefixed qualifies each column of a comma-separated list with alias.
-func prefixed(alias, cols string) string {
-	parts := strings.Split(cols, ",")
-	for i, p := range parts {
-		parts[i] = alias + "." + strings.TrimSpace(p)
-	}
-	return strings.Join(parts, ", ")
-}
-
 // retryable reports a serialization failure or a detected deadlock.
 func retryable(err error) bool {
 	var pe *pgconn.PgError

@@ -1,14 +1,12 @@
 package postgres
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"strings"
-	"time"
 
 	"github.com/coc-bridge/coc-bridge/bridge"
+	"github.com/coc-bridge/coc-bridge/bridge/internal/columns"
 	"github.com/coc-bridge/coc-bridge/bridge/internal/ledger"
 )
 
@@ -34,36 +32,15 @@ func (s *Store) DueForRefresh(ctx context.Context, r bridge.RefreshRequest) ([]b
 				LIMIT $2
 				FOR UPDATE SKIP LOCKED)
 			UPDATE {ledger} l SET checked_at = $3 FROM due WHERE l.key = due.key
-			RETURNING `+prefixed("l", ledgerCols)+`, due.since`),
+			RETURNING `+columns.Prefixed("l", ledgerCols)+`, due.since`),
 			utc(r.Now.Add(-r.Interval)), limit, utc(r.Now), r.Interval.Microseconds(), bridge.RefreshAgeDivisor,
 			max(r.MaxInterval, r.Interval).Microseconds())
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		type due struct {
-			e     bridge.LedgerEntry
-			since time.Time
-		}
-		var got []due
-		for rows.Next() {
-			var d due
-			if d.e, err = scanEntry(extraRow{rows, []any{&d.since}}); err != nil {
-				return err
-			}
-			got = append(got, d)
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
 		// RETURNING has no order: oldest check first, as selected.
-		slices.SortFunc(got, func(a, b due) int {
-			return cmp.Or(a.since.Compare(b.since), strings.Compare(a.e.Key, b.e.Key))
-		})
-		for _, d := range got {
-			out = append(out, d.e)
-		}
-		return nil
+		out, err = collectOrdered(rows, scanDue, func(a, b bridge.LedgerEntry) int { return strings.Compare(a.Key, b.Key) })
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list tickets due for refresh: %w", err)

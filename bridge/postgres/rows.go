@@ -1,111 +1,51 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
-	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/coc-bridge/coc-bridge/bridge"
-	"github.com/coc-bridge/coc-bridge/bridge/internal/ledger"
-	"github.com/coc-bridge/coc-bridge/mapping"
+	"github.com/coc-bridge/coc-bridge/bridge/internal/columns"
 )
 
 // Column lists, in the order the scan functions read them.
 const (
-	ledgerCols = `key, receiver, state, ticket_id, previous_ticket_id, level, title, last_status,
-		notifications, last_error, ticket_status, created_at, updated_at, opened_at, closed_at,
-		resolved_at, checked_at, coc_level, group_labels, level_updates, on_resolve, resolve_handled_at`
-	itemCols = `id, key, receiver, state, attempts, next_attempt, last_error, error_code,
-		lookup_first, lease_owner, lease_until, accepted_at, kind`
-	deliveryCols = `id, key, receiver, message, attempts, lookup_first, previous_ticket_id,
-		accepted_at, lease_until, next_attempt, kind, lookups_done, unclear_since`
-	// claimLedgerCols are the ledger's columns a claim returns after
-	// deliveryCols.
-	claimLedgerCols = `ticket_id, level, coc_level, title, resolved_at`
+	ledgerCols = columns.Ledger
+	itemCols   = columns.Item
 )
 
-func scanEntry(row pgx.Row) (bridge.LedgerEntry, error) {
-	var (
-		e                 bridge.LedgerEntry
-		state             string
-		opened, closed    *time.Time
-		resolved, checked *time.Time
-		handled           *time.Time
-		labels            string
-		levelUpdates      string
-		onResolve         string
-	)
-	err := row.Scan(&e.Key, &e.Receiver, &state, &e.TicketID, &e.PreviousTicketID, &e.Level, &e.Title,
-		&e.LastStatus, &e.Notifications, &e.LastError, &e.TicketStatus, &e.CreatedAt, &e.UpdatedAt,
-		&opened, &closed, &resolved, &checked, &e.CocLevel, &labels, &levelUpdates, &onResolve, &handled)
-	if err != nil {
-		return bridge.LedgerEntry{}, err
-	}
-	if e.GroupLabels, err = ledger.ParseLabels(labels); err != nil {
-		return bridge.LedgerEntry{}, fmt.Errorf("ledger entry %s: %w", e.Key, err)
-	}
-	e.State = bridge.State(state)
-	e.LevelUpdates, e.OnResolve = mapping.LevelUpdates(levelUpdates), mapping.OnResolve(onResolve)
-	e.ResolveHandledAt = optUTC(handled)
-	e.CreatedAt, e.UpdatedAt = e.CreatedAt.UTC(), e.UpdatedAt.UTC()
-	e.OpenedAt, e.ClosedAt = optUTC(opened), optUTC(closed)
-	e.ResolvedAt, e.CheckedAt = optUTC(resolved), optUTC(checked)
-	return e, nil
-}
+// stamps stores times as timestamptz: pgx scans and writes time.Time
+// itself.
+type stamps struct{}
+
+func (stamps) Dest(t *time.Time) any     { return t }
+func (stamps) OptDest(t **time.Time) any { return t }
+func (stamps) Arg(t time.Time) any       { return utc(t) }
+func (stamps) OptArg(t *time.Time) any   { return optUTC(t) }
+
+func scanEntry(row pgx.Row) (bridge.LedgerEntry, error) { return columns.ScanEntry(row, stamps{}) }
 
 // entryArgs are e's columns in ledgerCols order.
-func entryArgs(e bridge.LedgerEntry) []any {
-	return []any{e.Key, e.Receiver, string(e.State), e.TicketID, e.PreviousTicketID, e.Level, e.Title,
-		e.LastStatus, e.Notifications, e.LastError, e.TicketStatus, utc(e.CreatedAt), utc(e.UpdatedAt),
-		optUTC(e.OpenedAt), optUTC(e.ClosedAt), optUTC(e.ResolvedAt), optUTC(e.CheckedAt),
-		e.CocLevel, ledger.Labels(e.GroupLabels), string(e.LevelUpdates), string(e.OnResolve),
-		optUTC(e.ResolveHandledAt)}
-}
+func entryArgs(e bridge.LedgerEntry) []any { return columns.EntryArgs(e, stamps{}) }
 
-func scanItem(row pgx.Row) (bridge.OutboxItem, error) {
-	var (
-		it    bridge.OutboxItem
-		state string
-		kind  string
-		owner *string
-		until *time.Time
-	)
-	err := row.Scan(&it.ID, &it.Key, &it.Receiver, &state, &it.Attempts, &it.NextAttempt, &it.LastError,
-		&it.ErrorCode, &it.LookupFirst, &owner, &until, &it.AcceptedAt, &kind)
-	if err != nil {
-		return bridge.OutboxItem{}, err
-	}
-	it.State, it.Kind = bridge.ItemState(state), bridge.Kind(kind)
-	it.NextAttempt, it.AcceptedAt = it.NextAttempt.UTC(), it.AcceptedAt.UTC()
-	if owner != nil {
-		it.LeaseOwner = *owner
-	}
-	it.LeaseUntil = optUTC(until)
-	return it, nil
-}
+func scanItem(row pgx.Row) (bridge.OutboxItem, error) { return columns.ScanItem(row, stamps{}) }
 
-// scanDelivery reads deliveryCols and claimLedgerCols; it also returns the
-// item's NextAttempt, to order a claim.
+// scanDelivery reads columns.Delivery, the message and
+// columns.ClaimLedger; it also returns the item's NextAttempt, to order a
+// claim.
 func scanDelivery(row pgx.Row) (bridge.Delivery, time.Time, error) {
-	var (
-		d                 bridge.Delivery
-		kind              string
-		next              time.Time
-		unclear, resolved *time.Time
-	)
-	err := row.Scan(&d.ID, &d.Key, &d.Receiver, &d.Message, &d.Attempts, &d.LookupFirst,
-		&d.PreviousTicketID, &d.AcceptedAt, &d.LeaseUntil, &next, &kind, &d.LookupsDone, &unclear,
-		&d.TicketID, &d.Level, &d.CocLevel, &d.Title, &resolved)
-	if err != nil {
-		return bridge.Delivery{}, time.Time{}, err
-	}
-	d.Kind = bridge.Kind(kind)
-	d.AcceptedAt, d.LeaseUntil = d.AcceptedAt.UTC(), d.LeaseUntil.UTC()
-	d.UnclearSince, d.ResolvedAt = optUTC(unclear), optUTC(resolved)
-	return d, next, nil
+	return columns.ScanDelivery(row, stamps{}, func(d *bridge.Delivery) []any { return columns.ClaimDest(d, stamps{}) })
+}
+
+// scanDue reads ledgerCols and the time the entry was due since.
+func scanDue(row pgx.Row) (e bridge.LedgerEntry, since time.Time, err error) {
+	e, err = scanEntry(extraRow{row, []any{&since}})
+	return e, since, err
 }
 
 // extraRow scans a row of known columns followed by more, into extra.
@@ -115,6 +55,30 @@ type extraRow struct {
 }
 
 func (r extraRow) Scan(dest ...any) error { return r.Row.Scan(append(dest, r.extra...)...) }
+
+// collectOrdered reads every row with scan, which returns a value and the
+// time it was selected by, then closes rows. It returns the values (nil
+// for none) in the order of that time, then of tie: RETURNING has no
+// order, so this restores the one a statement selected rows in.
+func collectOrdered[T any](rows pgx.Rows, scan func(pgx.Row) (T, time.Time, error), tie func(a, b T) int) ([]T, error) {
+	type row struct {
+		v  T
+		at time.Time
+	}
+	got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+		v, at, err := scan(r)
+		return row{v, at}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(got, func(a, b row) int { return cmp.Or(a.at.Compare(b.at), tie(a.v, b.v)) })
+	var out []T
+	for _, g := range got {
+		out = append(out, g.v)
+	}
+	return out, nil
+}
 
 // lockEntry reads key's ledger entry and locks its row until the end of the
 // transaction.

@@ -2,25 +2,19 @@ package postgres
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	"github.com/coc-bridge/coc-bridge/bridge"
+	"github.com/coc-bridge/coc-bridge/bridge/internal/lease"
 )
 
 // TakeBack implements bridge.Store: the leases owned by r.Replica or one
 // of its workers (r.Replica + "/..."), and no other replica's, even one
 // whose id starts the same way.
 func (s *Store) TakeBack(ctx context.Context, r bridge.TakeBackRequest) (int, error) {
-	if r.Replica == "" {
-		return 0, errors.New("take back leases: empty replica id")
-	}
-	n, err := s.update(ctx, `UPDATE {outbox} SET lease_until = $1
-		WHERE state = 'pending' AND lease_until > $1
-			AND (lease_owner = $2 OR left(lease_owner, length($2) + 1) = $2 || '/')`,
-		utc(r.Now), r.Replica)
-	if err != nil {
-		return 0, fmt.Errorf("take back leases: %w", err)
-	}
-	return n, nil
+	return lease.TakeBack(r, func() (int, error) {
+		return s.update(ctx, `UPDATE {outbox} SET lease_until = $1
+			WHERE state = 'pending' AND lease_until > $1
+				AND (lease_owner = $2 OR left(lease_owner, length($2) + 1) = $2 || '/')`,
+			utc(r.Now), r.Replica)
+	})
 }

@@ -7,47 +7,42 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/coc-bridge/coc-bridge/bridge"
+	"github.com/coc-bridge/coc-bridge/bridge/internal/columns"
 	"github.com/coc-bridge/coc-bridge/bridge/internal/lease"
 )
 
 // Claim implements bridge.Store. A Limit below 1 claims nothing.
 func (s *Store) Claim(ctx context.Context, req bridge.ClaimRequest) ([]bridge.Delivery, error) {
-	if req.Owner == "" {
-		return nil, errors.New("claim outbox items: empty owner")
-	}
-	var out []bridge.Delivery
-	err := s.do(ctx, func(ctx context.Context, tx *wtx) error {
-		out = nil
-		if req.Limit < 1 {
-			return nil
-		}
-		now := micros(req.Now)
-		got, err := claimRows(ctx, tx, claimQuery, req.Owner, micros(req.Now.Add(req.Lease)), now, now, req.Limit)
-		if err != nil {
-			return err
-		}
-		// RETURNING has no order: restore the one the claim used.
-		slices.SortFunc(got, func(a, b claimed) int {
-			return cmp.Or(cmp.Compare(a.next, b.next), cmp.Compare(a.d.ID, b.d.ID))
-		})
-		for _, c := range got {
-			var resolved sql.NullInt64
-			if err := tx.QueryRowContext(ctx, `SELECT m.message, l.ticket_id, l.level, l.coc_level, l.title, l.resolved_at
-				FROM outbox_message m, ledger l WHERE m.id = ? AND l.key = ?`, c.d.ID, c.d.Key).
-				Scan(&c.d.Message, &c.d.TicketID, &c.d.Level, &c.d.CocLevel, &c.d.Title, &resolved); err != nil {
-				return fmt.Errorf("read message and ledger entry of outbox item %d: %w", c.d.ID, err)
+	return lease.Claim(req, func() (out []bridge.Delivery, err error) {
+		err = s.do(ctx, func(ctx context.Context, tx *wtx) error {
+			out = nil
+			if req.Limit < 1 {
+				return nil
 			}
-			c.d.ResolvedAt = optTime(resolved)
-			out = append(out, c.d)
-		}
-		return nil
+			now := micros(req.Now)
+			got, err := claimRows(ctx, tx, claimQuery, req.Owner, micros(req.Now.Add(req.Lease)), now, now, req.Limit)
+			if err != nil {
+				return err
+			}
+			// RETURNING has no order: restore the one the claim used.
+			slices.SortFunc(got, func(a, b claimed) int {
+				return cmp.Or(a.next.Compare(b.next), cmp.Compare(a.d.ID, b.d.ID))
+			})
+			for _, c := range got {
+				if err := tx.QueryRowContext(ctx, `SELECT m.message, `+prefixed("l", columns.ClaimLedger)+`
+					FROM outbox_message m, ledger l WHERE m.id = ? AND l.key = ?`, c.d.ID, c.d.Key).
+					Scan(columns.ClaimDest(&c.d, stamps{})...); err != nil {
+					return fmt.Errorf("read message and ledger entry of outbox item %d: %w", c.d.ID, err)
+				}
+				out = append(out, c.d)
+			}
+			return nil
+		})
+		return out, err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("claim outbox items: %w", err)
-	}
-	return out, nil
 }
 
 // claimQuery leases due items. The inner SELECT reads only the partial
@@ -65,12 +60,12 @@ const claimQuery = `UPDATE outbox
 			AND (lease_until IS NULL OR lease_until <= ?)
 		ORDER BY next_attempt, id
 		LIMIT ?)
-	RETURNING ` + deliveryCols
+	RETURNING ` + columns.Delivery
 
 // claimed is a claimed delivery (without its message) and its due time.
 type claimed struct {
 	d    bridge.Delivery
-	next int64
+	next time.Time
 }
 
 // claimRows runs a claim statement and reads every row it returns.
@@ -80,7 +75,7 @@ func claimRows(ctx context.Context, tx *wtx, query string, args ...any) ([]claim
 		return nil, err
 	}
 	return collect(rows, func(sc scanner) (claimed, error) {
-		d, next, err := scanDelivery(sc)
+		d, next, err := columns.ScanDelivery(sc, stamps{}, nil)
 		return claimed{d, next}, err
 	})
 }
@@ -112,11 +107,8 @@ func leaseCheck(ctx context.Context, tx *wtx, id int64, owner string) (it heldIt
 	return it, true, nil
 }
 
-// Complete implements bridge.Store: bridge.PlanComplete decides the entry
-// and whether the item stays for the key's next operation. When the lease
-// of a create is lost but the item still exists and its key is pending or
-// dead, the ticket is recorded anyway (then ErrLeaseLost is returned): the
-// ticket exists in COC, and a second create must not follow.
+// Complete implements bridge.Store: lease.PlanComplete decides what it
+// writes, also when the lease is lost (then ErrLeaseLost is returned).
 func (s *Store) Complete(ctx context.Context, c bridge.Completion) error {
 	c = c.Safe()
 	if c.TicketID == "" {
@@ -133,28 +125,25 @@ func (s *Store) Complete(ctx context.Context, c bridge.Completion) error {
 		if err != nil || !found {
 			return fmt.Errorf("read ledger: %w", cmp.Or(err, bridge.ErrNotFound))
 		}
-		if lost && cur.State != bridge.StatePending && cur.State != bridge.StateDead {
+		c.Now = utc(c.Now)
+		p, ok := lease.PlanComplete(cur, c, lost)
+		if !ok {
 			return nil
 		}
-		e := cur
-		next, ok := bridge.NextOperation(cur)
-		if c.Kind == bridge.KindCreate || cur.TicketID == c.TicketID {
-			c.Now = utc(c.Now)
-			e, next, ok = bridge.PlanComplete(cur, c)
-			if err := putEntry(ctx, tx, e); err != nil {
+		if p.Changed {
+			if err := putEntry(ctx, tx, p.Entry); err != nil {
 				return fmt.Errorf("write ledger: %w", err)
 			}
 		}
-		return keepOrDelete(ctx, tx, c.ID, e, next, ok, micros(c.Now))
+		return keepOrDelete(ctx, tx, c.ID, p, micros(c.Now))
 	})
 	return lease.Result("complete", c.ID, c.Owner, lost, err)
 }
 
-// keepOrDelete ends item id's operation: the item stays as the key's next
-// operation (ok) of kind next, due at now and started afresh, or is
-// deleted.
-func keepOrDelete(ctx context.Context, tx *wtx, id int64, e bridge.LedgerEntry, next bridge.Kind, ok bool, now int64) error {
-	if !ok {
+// keepOrDelete ends item id's operation as p says: the item stays as the
+// key's next operation, due at now and started afresh, or is deleted.
+func keepOrDelete(ctx context.Context, tx *wtx, id int64, p lease.Plan, now int64) error {
+	if !p.Keep {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, id); err != nil {
 			return fmt.Errorf("delete outbox item: %w", err)
 		}
@@ -163,7 +152,7 @@ func keepOrDelete(ctx context.Context, tx *wtx, id int64, e bridge.LedgerEntry, 
 	if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'pending', kind = ?, previous_ticket_id = ?,
 		next_attempt = ?, attempts = 0, last_error = '', error_code = '', lookup_first = 0,
 		lookups_done = 0, unclear_since = NULL, lease_owner = NULL, lease_until = NULL
-		WHERE id = ?`, string(next), e.PreviousTicketID, now, id); err != nil {
+		WHERE id = ?`, string(p.Next), p.Entry.PreviousTicketID, now, id); err != nil {
 		return fmt.Errorf("keep outbox item for the next operation: %w", err)
 	}
 	return nil

@@ -2,10 +2,9 @@ package sqlite
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	"github.com/coc-bridge/coc-bridge/bridge"
+	"github.com/coc-bridge/coc-bridge/bridge/internal/lease"
 )
 
 // TakeBack implements bridge.Store. The file belongs to one bridge process
@@ -14,14 +13,9 @@ import (
 // back. Only a bridge that starts calls it, never an operator command that
 // opens the file next to a running bridge.
 func (s *Store) TakeBack(ctx context.Context, r bridge.TakeBackRequest) (int, error) {
-	if r.Replica == "" {
-		return 0, errors.New("take back leases: empty replica id")
-	}
-	now := micros(r.Now)
-	n, err := s.update(ctx, `UPDATE outbox SET lease_until = ?
-		WHERE state = 'pending' AND lease_owner IS NOT NULL AND lease_until > ?`, now, now)
-	if err != nil {
-		return 0, fmt.Errorf("take back leases: %w", err)
-	}
-	return n, nil
+	return lease.TakeBack(r, func() (int, error) {
+		now := micros(r.Now)
+		return s.update(ctx, `UPDATE outbox SET lease_until = ?
+			WHERE state = 'pending' AND lease_owner IS NOT NULL AND lease_until > ?`, now, now)
+	})
 }

@@ -201,44 +201,45 @@ const (
 	deadMessage = "invalid parameter: level"
 )
 
+// entry returns key's ledger entry.
 func entry(t *testing.T, s bridge.Store, key string) bridge.LedgerEntry {
 	t.Helper()
-	es, err := s.Ledger(t.Context(), bridge.LedgerFilter{Key: key})
-	if err != nil {
-		t.Fatalf("Ledger(%s): %v", key, err)
-	}
-	if len(es) != 1 {
-		t.Fatalf("Ledger(%s): %d entries, want 1", key, len(es))
-	}
-	return es[0]
-}
-
-func ledger(t *testing.T, s bridge.Store, f bridge.LedgerFilter) []bridge.LedgerEntry {
-	t.Helper()
-	es, err := s.Ledger(t.Context(), f)
-	if err != nil {
-		t.Fatalf("Ledger(%+v): %v", f, err)
-	}
-	return es
-}
-
-func outbox(t *testing.T, s bridge.Store, f bridge.OutboxFilter) []bridge.OutboxItem {
-	t.Helper()
-	items, err := s.Outbox(t.Context(), f)
-	if err != nil {
-		t.Fatalf("Outbox(%+v): %v", f, err)
-	}
-	return items
+	return only(t, "Ledger", key, ledger(t, s, bridge.LedgerFilter{Key: key}))
 }
 
 // item returns key's only outbox item.
 func item(t *testing.T, s bridge.Store, key string) bridge.OutboxItem {
 	t.Helper()
-	items := outbox(t, s, bridge.OutboxFilter{Key: key})
-	if len(items) != 1 {
-		t.Fatalf("Outbox(%s): %d items, want 1: %+v", key, len(items), items)
+	return only(t, "Outbox", key, outbox(t, s, bridge.OutboxFilter{Key: key}))
+}
+
+func ledger(t *testing.T, s bridge.Store, f bridge.LedgerFilter) []bridge.LedgerEntry {
+	t.Helper()
+	return listed(t, "Ledger", s.Ledger, f)
+}
+
+func outbox(t *testing.T, s bridge.Store, f bridge.OutboxFilter) []bridge.OutboxItem {
+	t.Helper()
+	return listed(t, "Outbox", s.Outbox, f)
+}
+
+// listed is what the store view list (what names it) lists for f.
+func listed[F, T any](t *testing.T, what string, list func(context.Context, F) ([]T, error), f F) []T {
+	t.Helper()
+	vs, err := list(t.Context(), f)
+	if err != nil {
+		t.Fatalf("%s(%+v): %v", what, f, err)
 	}
-	return items[0]
+	return vs
+}
+
+// only is the one value a store view (what) lists for key.
+func only[T any](t *testing.T, what, key string, vs []T) T {
+	t.Helper()
+	if len(vs) != 1 {
+		t.Fatalf("%s(%s): %d listed, want 1: %+v", what, key, len(vs), vs)
+	}
+	return vs[0]
 }
 
 func wantErrIs(t *testing.T, what string, err, target error) {

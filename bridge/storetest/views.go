@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -15,23 +16,28 @@ var viewTests = []test{
 	{"TimesComeBackInUTC", testUTC},
 }
 
-func ledgerKeys(t *testing.T, s bridge.Store, f bridge.LedgerFilter) string {
-	t.Helper()
-	var ks []string
-	for _, e := range ledger(t, s, f) {
-		ks = append(ks, e.Key)
-	}
-	return strings.Join(ks, ",")
+// viewCase is a filter of a store view and the keys it lists, in order.
+type viewCase[F any] struct {
+	f    F
+	want string
 }
 
-func outboxKeys(t *testing.T, s bridge.Store, f bridge.OutboxFilter) string {
+// checkView checks the keys the store view list (what names it) lists for
+// each case; key is a listed value's key.
+func checkView[F, T any](t *testing.T, what string, list func(context.Context, F) ([]T, error), key func(T) string, cases []viewCase[F]) {
 	t.Helper()
-	var ks []string
-	for _, it := range outbox(t, s, f) {
-		ks = append(ks, it.Key)
+	for _, tc := range cases {
+		var ks []string
+		for _, v := range listed(t, what, list, tc.f) {
+			ks = append(ks, key(v))
+		}
+		if got := strings.Join(ks, ","); got != tc.want {
+			t.Errorf("%s(%+v) = %q, want %q", what, tc.f, got, tc.want)
+		}
 	}
-	return strings.Join(ks, ",")
 }
+
+func entryKey(e bridge.LedgerEntry) string { return e.Key }
 
 // population is one entry per ledger state, updated at different times:
 // dead at 1s, open at 2s, closed at 3s (released), pending at 4s.
@@ -52,10 +58,7 @@ func testLedgerView(t *testing.T, h Harness) {
 		t.Fatalf("empty ledger lists %+v", got)
 	}
 	population(t, s)
-	for _, tc := range []struct {
-		f    bridge.LedgerFilter
-		want string
-	}{
+	checkView(t, "Ledger", s.Ledger, entryKey, []viewCase[bridge.LedgerFilter]{
 		{bridge.LedgerFilter{}, "pending,closed,open,dead"},
 		{bridge.LedgerFilter{Limit: 2}, "pending,closed"},
 		{bridge.LedgerFilter{State: bridge.StateOpen}, "open"},
@@ -64,16 +67,10 @@ func testLedgerView(t *testing.T, h Harness) {
 		{bridge.LedgerFilter{Key: "closed", State: bridge.StateClosed, Limit: 5}, "closed"},
 		{bridge.LedgerFilter{Key: "closed", State: bridge.StateOpen}, ""},
 		{bridge.LedgerFilter{Key: "nope"}, ""},
-	} {
-		if got := ledgerKeys(t, s, tc.f); got != tc.want {
-			t.Errorf("Ledger(%+v) = %q, want %q", tc.f, got, tc.want)
-		}
-	}
+	})
 	// A newer notification moves an entry to the front.
 	accept(t, s, firing("dead", time.Minute), bridge.DecisionSuppressDead)
-	if got, want := ledgerKeys(t, s, bridge.LedgerFilter{Limit: 2}), "dead,pending"; got != want {
-		t.Errorf("Ledger after a notification = %q, want %q", got, want)
-	}
+	checkView(t, "Ledger", s.Ledger, entryKey, []viewCase[bridge.LedgerFilter]{{bridge.LedgerFilter{Limit: 2}, "dead,pending"}})
 }
 
 func testOutboxView(t *testing.T, h Harness) {
@@ -86,10 +83,7 @@ func testOutboxView(t *testing.T, h Harness) {
 	leased := claimOne(t, s, ownerB, time.Second)
 	accept(t, s, firing("pending", 3*time.Second), bridge.DecisionCreate)
 
-	for _, tc := range []struct {
-		f    bridge.OutboxFilter
-		want string
-	}{
+	checkView(t, "Outbox", s.Outbox, func(it bridge.OutboxItem) string { return it.Key }, []viewCase[bridge.OutboxFilter]{
 		{bridge.OutboxFilter{}, "leased,dead,pending"},
 		{bridge.OutboxFilter{Limit: 2}, "leased,dead"},
 		{bridge.OutboxFilter{State: bridge.ItemPending}, "leased,pending"},
@@ -97,11 +91,7 @@ func testOutboxView(t *testing.T, h Harness) {
 		{bridge.OutboxFilter{Key: "pending"}, "pending"},
 		{bridge.OutboxFilter{Key: "pending", State: bridge.ItemDead}, ""},
 		{bridge.OutboxFilter{Key: "nope"}, ""},
-	} {
-		if got := outboxKeys(t, s, tc.f); got != tc.want {
-			t.Errorf("Outbox(%+v) = %q, want %q", tc.f, got, tc.want)
-		}
-	}
+	})
 	checkItem(t, item(t, s, "leased"), bridge.OutboxItem{
 		ID: leased.ID, Key: "leased", Receiver: "team-a", State: bridge.ItemPending, Attempts: 1,
 		NextAttempt: utc(time.Second), LeaseOwner: ownerB, LeaseUntil: ptr(utc(time.Second + lease)),

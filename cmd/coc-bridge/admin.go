@@ -37,16 +37,9 @@ Safe while the daemon runs.`,
 			if *state != "" && !validLedgerState(bridge.State(*state)) {
 				return usageError{fmt.Errorf("--state %q: must be one of pending, open, closed, dead", *state)}
 			}
-			return a.withStore(ctx, func(s bridge.Store) error {
-				entries, err := s.Ledger(ctx, bridge.LedgerFilter{State: bridge.State(*state), Key: *key, Limit: *limit})
-				if err != nil {
-					return fmt.Errorf("read ledger: %w", err)
-				}
-				if *asJSON {
-					return writeJSON(a.stdout, nonNil(entries))
-				}
-				return printLedger(a.stdout, entries)
-			})
+			return printList(ctx, a, "ledger", *asJSON, func(s bridge.Store) ([]bridge.LedgerEntry, error) {
+				return s.Ledger(ctx, bridge.LedgerFilter{State: bridge.State(*state), Key: *key, Limit: *limit})
+			}, printLedger)
 		},
 	}
 }
@@ -74,16 +67,9 @@ them up within a second and renders them with its current configuration.`,
 			if *state != "" && *state != string(bridge.ItemPending) && *state != string(bridge.ItemDead) {
 				return usageError{fmt.Errorf("--state %q: must be one of pending, dead", *state)}
 			}
-			return a.withStore(ctx, func(s bridge.Store) error {
-				items, err := s.Outbox(ctx, bridge.OutboxFilter{State: bridge.ItemState(*state), Key: *key, Limit: *limit})
-				if err != nil {
-					return fmt.Errorf("read outbox: %w", err)
-				}
-				if *asJSON {
-					return writeJSON(a.stdout, nonNil(items))
-				}
-				return printOutbox(a.stdout, items)
-			})
+			return printList(ctx, a, "outbox", *asJSON, func(s bridge.Store) ([]bridge.OutboxItem, error) {
+				return s.Outbox(ctx, bridge.OutboxFilter{State: bridge.ItemState(*state), Key: *key, Limit: *limit})
+			}, printOutbox)
 		},
 	}
 }
@@ -207,6 +193,21 @@ func validLedgerState(s bridge.State) bool {
 		}
 	}
 	return false
+}
+
+// printList prints what read lists from the store (what names the view):
+// as JSON (an empty list, not null) when asJSON, else with table.
+func printList[T any](ctx context.Context, a *app, what string, asJSON bool, read func(bridge.Store) ([]T, error), table func(io.Writer, []T) error) error {
+	return a.withStore(ctx, func(s bridge.Store) error {
+		vs, err := read(s)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", what, err)
+		}
+		if asJSON {
+			return writeJSON(a.stdout, nonNil(vs))
+		}
+		return table(a.stdout, vs)
+	})
 }
 
 func nonNil[T any](s []T) []T {

@@ -18,8 +18,10 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -48,6 +50,19 @@ func run(args []string) error {
 	default:
 		return fmt.Errorf("unknown subcommand %q", args[0])
 	}
+}
+
+// parse parses a subcommand's flags and returns its one argument, a file.
+// No argument, more than one, or an empty required flag fails with the
+// subcommand's usage.
+func parse(fs *flag.FlagSet, args []string, usage string, required ...*string) (string, error) {
+	if err := fs.Parse(args); err != nil {
+		return "", err
+	}
+	if fs.NArg() != 1 || slices.ContainsFunc(required, func(v *string) bool { return *v == "" }) {
+		return "", fmt.Errorf("%s: usage: %s", fs.Name(), usage)
+	}
+	return fs.Arg(0), nil
 }
 
 // problems collects findings so a run reports all of them at once.

@@ -14,13 +14,10 @@ func manifests(args []string) error {
 	repo := fs.String("src", ".", "repository root (for the variable names of cmd/coc-bridge)")
 	rules := fs.String("rules", "", "rule file the PrometheusRule must equal, if one is rendered")
 	rulesOut := fs.String("rules-out", "", "write the PrometheusRule's spec here as a Prometheus rule file")
-	if err := fs.Parse(args); err != nil {
+	file, err := parse(fs, args, "manifests -src REPO [-rules RULES.yaml] [-rules-out FILE] RENDERED.yaml")
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return fmt.Errorf("manifests: want one rendered file, got %d", fs.NArg())
-	}
-	file := fs.Arg(0)
 	spec, err := loadEnvSpec(*repo)
 	if err != nil {
 		return err

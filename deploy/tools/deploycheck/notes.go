@@ -16,13 +16,11 @@ func notes(args []string) error {
 	url := fs.String("url", "", "webhook URL the snippet must use")
 	bearer := fs.Bool("bearer", false, "the snippet must configure bearer authorization")
 	out := fs.String("out", "", "write the snippet as an alertmanager.yml here")
-	if err := fs.Parse(args); err != nil {
+	file, err := parse(fs, args, "notes -url URL -out FILE RENDERED.yaml", url, out)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 || *url == "" || *out == "" {
-		return fmt.Errorf("notes: usage: notes -url URL -out FILE RENDERED.yaml")
-	}
-	docs, err := readDocs(fs.Arg(0))
+	docs, err := readDocs(file)
 	if err != nil {
 		return err
 	}

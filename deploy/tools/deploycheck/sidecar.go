@@ -30,13 +30,10 @@ func sidecar(args []string) error {
 	fs := flag.NewFlagSet("sidecar", flag.ContinueOnError)
 	repo := fs.String("src", ".", "repository root (for the variable names of cmd/coc-bridge)")
 	out := fs.String("out", "", "output directory")
-	if err := fs.Parse(args); err != nil {
+	file, err := parse(fs, args, "sidecar -src REPO -out DIR VALUES.yaml", out)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 || *out == "" {
-		return fmt.Errorf("sidecar: usage: sidecar -src REPO -out DIR VALUES.yaml")
-	}
-	file := fs.Arg(0)
 	spec, err := loadEnvSpec(*repo)
 	if err != nil {
 		return err

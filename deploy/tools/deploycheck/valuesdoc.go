@@ -28,13 +28,10 @@ func valuesDoc(args []string) error {
 	fs := flag.NewFlagSet("values-doc", flag.ContinueOnError)
 	readme := fs.String("readme", "", "README.md whose values table must match values.yaml")
 	write := fs.Bool("write", false, "rewrite the README's values table instead of checking it")
-	if err := fs.Parse(args); err != nil {
+	file, err := parse(fs, args, "values-doc [-readme README.md [-write]] VALUES.yaml")
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return fmt.Errorf("values-doc: want one values file, got %d", fs.NArg())
-	}
-	file := fs.Arg(0)
 	b, err := os.ReadFile(file)
 	if err != nil {
 		return fmt.Errorf("read values: %w", err)
