@@ -4,16 +4,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/coc-bridge/coc-bridge/bridge"
+	"github.com/coc-bridge/coc-bridge/bridge/internal/touch"
 )
 
-// Accept implements bridge.Store. Each key's ledger row lock serialises
-// concurrent Accepts of that key across every replica; a batch takes them in
-// key order (bridge.AcceptInOrder), so batches sharing keys cannot deadlock.
+// Accept implements bridge.Store. A repeat (bridge.PlanRepeat) of one
+// notification is answered from one read, one round trip. Otherwise each
+// key's ledger row lock serialises concurrent Accepts of that key across
+// every replica; a batch takes them in key order (bridge.AcceptInOrder), so
+// batches sharing keys cannot deadlock.
 func (s *Store) Accept(ctx context.Context, batch ...bridge.Notification) ([]bridge.AcceptResult, error) {
+	if res, ok := s.acceptRepeat(ctx, batch); ok {
+		return res, nil
+	}
 	var res []bridge.AcceptResult
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		var err error
@@ -27,6 +36,75 @@ func (s *Store) Accept(ctx context.Context, batch ...bridge.Notification) ([]bri
 		return nil, err
 	}
 	return res, nil
+}
+
+// acceptRepeat answers a batch of one repeat from one statement reading the
+// key's entry and live item; ok is false when the batch must be written, or
+// the read failed (the write path reports the store's errors).
+func (s *Store) acceptRepeat(ctx context.Context, batch []bridge.Notification) ([]bridge.AcceptResult, bool) {
+	if len(batch) != 1 || batch[0].Key == "" || !s.gate.Enter() {
+		return nil, false
+	}
+	defer s.gate.Leave()
+	n := batch[0]
+	n.ReceivedAt = utc(n.ReceivedAt)
+	var (
+		id          *int64
+		kind, state *string
+		leased      *bool
+	)
+	cur, err := scanEntry(extraRow{s.pool.QueryRow(ctx, s.q(`SELECT `+ledgerCols+`, item_id, item_kind, item_state, item_leased
+		FROM {ledger} LEFT JOIN LATERAL (
+			SELECT o.id AS item_id, o.kind AS item_kind, o.state AS item_state,
+				o.lease_owner IS NOT NULL AND o.lease_until > $2 AS item_leased
+			FROM {outbox} o WHERE o.key = $1 AND o.state IN ('pending', 'dead')) i ON true
+		WHERE key = $1`), n.Key, n.ReceivedAt), []any{&id, &kind, &state, &leased}})
+	if err != nil { // pgx.ErrNoRows too: a new key is written
+		return nil, false
+	}
+	var it bridge.ItemRef
+	if id != nil && kind != nil && state != nil && leased != nil {
+		it = bridge.ItemRef{Found: true, Kind: bridge.Kind(*kind), State: bridge.ItemState(*state), Leased: *leased}
+	}
+	res, ok := bridge.AcceptRepeat(cur, true, n, it, &s.repeats)
+	if !ok {
+		return nil, false
+	}
+	return []bridge.AcceptResult{res}, true
+}
+
+// writeRepeats adds buffered repeats to their keys' counts and update
+// times, in one transaction that locks the rows in key order first, as a
+// batch Accept does, so it cannot deadlock with one.
+func (s *Store) writeRepeats(ctx context.Context, m map[string]touch.Touch) error {
+	keys := slices.Sorted(maps.Keys(m))
+	ns, ats := make([]int64, len(keys)), make([]time.Time, len(keys))
+	for i, k := range keys {
+		ns[i], ats[i] = m[k].N, m[k].At
+	}
+	err := s.runTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, s.q(`SELECT 1 FROM {ledger} WHERE key = ANY($1) ORDER BY key FOR UPDATE`), keys); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, s.q(`UPDATE {ledger} l SET notifications = l.notifications + t.n,
+				updated_at = GREATEST(l.updated_at, t.at)
+			FROM unnest($1::text[], $2::bigint[], $3::timestamptz[]) AS t(key, n, at)
+			WHERE l.key = t.key`), keys, ns, ats)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("write the repeats of %d keys: %w", len(keys), err)
+	}
+	return nil
+}
+
+// flushRepeats writes the buffered repeats now, as a call through the gate.
+func (s *Store) flushRepeats(ctx context.Context, m map[string]touch.Touch) error {
+	if !s.gate.Enter() {
+		return errClosed
+	}
+	defer s.gate.Leave()
+	return s.writeRepeats(ctx, m)
 }
 
 // acceptOne applies one notification in tx: the decision is
