@@ -188,18 +188,24 @@ func (rc *receiver) accept(ctx context.Context, msg *mapping.Message, body []byt
 			rc.m.unknownSeverities.Add(float64(unknown[i]))
 		}
 		queued = queued || res.Decision == DecisionCreate || res.Decision == DecisionLevelChange || res.Decision == DecisionResolveAction
-		fields := []zap.Field{zap.String("receiver", n.Receiver), zap.String("ticket_id", res.Entry.TicketID),
-			zap.String("decision", string(res.Decision)), zap.String("status", part.Status), zap.Int("alerts", len(part.Alerts))}
+		// The fields are built only for a line that is written: most
+		// notifications are repeats, logged at debug.
+		fields := func() []zap.Field {
+			return []zap.Field{zap.String("receiver", n.Receiver), zap.String("ticket_id", res.Entry.TicketID),
+				zap.String("decision", string(res.Decision)), zap.String("status", part.Status), zap.Int("alerts", len(part.Alerts))}
+		}
 		switch res.Decision {
 		case DecisionSuppressDead:
 			// The key's create is dead-lettered: this firing waits for a replay.
 			rc.rejects.Warn(n.Key, string(res.Decision),
-				"notification recorded but not ticketed: the key's create is dead-lettered until replayed (coc-bridge outbox replay)", fields...)
+				"notification recorded but not ticketed: the key's create is dead-lettered until replayed (coc-bridge outbox replay)", fields()...)
 		case DecisionResolvedUnknown:
 			rc.rejects.Info(n.Key, string(res.Decision),
-				"resolved notification for a group the ledger never saw firing; nothing stored", fields...)
+				"resolved notification for a group the ledger never saw firing; nothing stored", fields()...)
 		default:
-			rc.log.Debug("notification accepted", append(fields, zap.String("key", n.Key))...)
+			if ce := rc.log.Check(zap.DebugLevel, "notification accepted"); ce != nil {
+				ce.Write(append(fields(), zap.String("key", n.Key))...)
+			}
 		}
 		replies[i] = decisionReply{Key: n.Key, Decision: res.Decision, TicketID: res.Entry.TicketID}
 	}

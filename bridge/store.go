@@ -151,6 +151,10 @@ type AcceptResult struct {
 	// Entry is the ledger entry after the notification was applied (zero for
 	// DecisionResolvedUnknown).
 	Entry LedgerEntry
+	// Repeat is true when the notification changed only the key's count
+	// and last update time, and the engine answered from a read: those are
+	// written within a second (bridge.PlanRepeat).
+	Repeat bool
 }
 
 // LedgerEntry is the per-key record of ticket state.

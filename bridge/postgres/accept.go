@@ -4,16 +4,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/coc-bridge/coc-bridge/bridge"
+	"github.com/coc-bridge/coc-bridge/bridge/internal/touch"
 )
 
-// Accept implements bridge.Store. Each key's ledger row lock serialises
-// concurrent Accepts of that key across every replica; a batch takes them in
-// key order (bridge.AcceptInOrder), so batches sharing keys cannot deadlock.
+// Accept implements bridge.Store. A repeat (bridge.PlanRepeat) of one
+// notification is answered from one read, one round trip. Otherwise each
+// key's ledger row lock serialises concurrent Accepts of that key across
+// every replica; a batch takes them in key order (bridge.AcceptInOrder), so
+// batches sharing keys cannot deadlock.
 func (s *Store) Accept(ctx context.Context, batch ...bridge.Notification) ([]bridge.AcceptResult, error) {
+	if res, ok := s.acceptInOneTrip(ctx, batch); ok {
+		return res, nil
+	}
 	var res []bridge.AcceptResult
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		var err error
@@ -29,6 +38,121 @@ func (s *Store) Accept(ctx context.Context, batch ...bridge.Notification) ([]bri
 	return res, nil
 }
 
+// acceptInOneTrip answers a batch of one notification in one round trip when
+// it can: a repeat from one statement reading the key's entry and live item,
+// a new key (the read found none) from the one statement that inserts it.
+// ok is false when the batch must be written in a transaction, or a
+// statement failed (the write path reports the store's errors).
+func (s *Store) acceptInOneTrip(ctx context.Context, batch []bridge.Notification) ([]bridge.AcceptResult, bool) {
+	if len(batch) != 1 || batch[0].Key == "" || !s.gate.Enter() {
+		return nil, false
+	}
+	defer s.gate.Leave()
+	n := batch[0]
+	n.ReceivedAt = utc(n.ReceivedAt)
+	var (
+		id          *int64
+		kind, state *string
+		leased      *bool
+	)
+	cur, err := scanEntry(extraRow{s.pool.QueryRow(ctx, s.q(`SELECT `+ledgerCols+`, item_id, item_kind, item_state, item_leased
+		FROM {ledger} LEFT JOIN LATERAL (
+			SELECT o.id AS item_id, o.kind AS item_kind, o.state AS item_state,
+				o.lease_owner IS NOT NULL AND o.lease_until > $2 AS item_leased
+			FROM {outbox} o WHERE o.key = $1 AND o.state IN ('pending', 'dead')) i ON true
+		WHERE key = $1`), n.Key, n.ReceivedAt), []any{&id, &kind, &state, &leased}})
+	if errors.Is(err, pgx.ErrNoRows) {
+		// A new key: its one statement commits on its own, so the common
+		// first firing is a round trip too. If another Accept inserted the
+		// key meanwhile, nothing was written and the transaction decides.
+		d, e, inserted, err := s.insertNew(ctx, s.pool, n)
+		if err != nil || (!inserted && d != bridge.DecisionResolvedUnknown) {
+			return nil, false
+		}
+		return []bridge.AcceptResult{{Decision: d, Entry: e}}, true
+	}
+	if err != nil {
+		return nil, false
+	}
+	var it bridge.ItemRef
+	if id != nil && kind != nil && state != nil && leased != nil {
+		it = bridge.ItemRef{Found: true, Kind: bridge.Kind(*kind), State: bridge.ItemState(*state), Leased: *leased}
+	}
+	res, ok := bridge.AcceptRepeat(cur, true, n, it, &s.repeats)
+	if !ok {
+		return nil, false
+	}
+	return []bridge.AcceptResult{res}, true
+}
+
+// writeRepeats adds buffered repeats to their keys' counts and update
+// times, in one transaction that locks the rows in key order first, as a
+// batch Accept does, so it cannot deadlock with one.
+func (s *Store) writeRepeats(ctx context.Context, m map[string]touch.Touch) error {
+	keys := slices.Sorted(maps.Keys(m))
+	ns, ats := make([]int64, len(keys)), make([]time.Time, len(keys))
+	for i, k := range keys {
+		ns[i], ats[i] = m[k].N, m[k].At
+	}
+	err := s.runTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, s.q(`SELECT 1 FROM {ledger} WHERE key = ANY($1) ORDER BY key FOR UPDATE`), keys); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, s.q(`UPDATE {ledger} l SET notifications = l.notifications + t.n,
+				updated_at = GREATEST(l.updated_at, t.at)
+			FROM unnest($1::text[], $2::bigint[], $3::timestamptz[]) AS t(key, n, at)
+			WHERE l.key = t.key`), keys, ns, ats)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("write the repeats of %d keys: %w", len(keys), err)
+	}
+	return nil
+}
+
+// flushRepeats writes the buffered repeats now, as a call through the gate.
+func (s *Store) flushRepeats(ctx context.Context, m map[string]touch.Touch) error {
+	if !s.gate.Enter() {
+		return errClosed
+	}
+	defer s.gate.Leave()
+	return s.writeRepeats(ctx, m)
+}
+
+// insertNew applies n to a key without a ledger entry: one statement
+// inserts the ledger row and, only if that insert happened, queues the item
+// (a new key's plan is always an insert). inserted is false when the key
+// has an entry (another Accept inserted it first; the INSERT waited for it
+// to commit): then nothing was written and the caller decides on that
+// entry. A resolve of an unknown key writes nothing.
+func (s *Store) insertNew(ctx context.Context, db querier, n bridge.Notification) (bridge.Decision, bridge.LedgerEntry, bool, error) {
+	d, e, plan := bridge.PlanAccept(bridge.LedgerEntry{}, false, n, bridge.ItemRef{})
+	if d == bridge.DecisionResolvedUnknown {
+		return d, bridge.LedgerEntry{}, false, nil
+	}
+	msg := n.Message
+	if msg == nil {
+		msg = []byte{}
+	}
+	args := append(entryArgs(e), msg, utc(n.ReceivedAt), string(plan.Kind), n.LookupBeforeCreate)
+	tag, err := db.Exec(ctx, s.q(`WITH l AS (
+			INSERT INTO {ledger} (`+ledgerCols+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+				$18, $19, $20, $21, $22)
+			ON CONFLICT (key) DO NOTHING
+			RETURNING key, receiver, previous_ticket_id)
+		INSERT INTO {outbox} (key, receiver, state, kind, message, previous_ticket_id, lookup_first,
+			next_attempt, accepted_at)
+		SELECT key, receiver, 'pending', $25, $23, previous_ticket_id, $26, $24, $24 FROM l`), args...)
+	if err != nil {
+		return "", bridge.LedgerEntry{}, false, fmt.Errorf("write ledger and outbox: %w", err)
+	}
+	if tag.RowsAffected() != 1 {
+		return "", bridge.LedgerEntry{}, false, nil
+	}
+	return d, e, true, nil
+}
+
 // acceptOne applies one notification in tx: the decision is
 // bridge.PlanAccept's.
 func (s *Store) acceptOne(ctx context.Context, tx pgx.Tx, n bridge.Notification) (bridge.AcceptResult, error) {
@@ -41,28 +165,9 @@ func (s *Store) acceptOne(ctx context.Context, tx pgx.Tx, n bridge.Notification)
 		return bridge.AcceptResult{}, fmt.Errorf("read ledger: %w", err)
 	}
 	if !found {
-		d, e, plan := bridge.PlanAccept(bridge.LedgerEntry{}, false, n, bridge.ItemRef{})
-		if d == bridge.DecisionResolvedUnknown {
-			return bridge.AcceptResult{Decision: d}, nil
-		}
-		// One statement inserts the ledger row and, only if that insert
-		// happened, queues the item (a new key's plan is always an
-		// insert): a round trip fewer for every new key.
-		args := append(entryArgs(e), msg, utc(n.ReceivedAt), string(plan.Kind), n.LookupBeforeCreate)
-		tag, err := tx.Exec(ctx, s.q(`WITH l AS (
-				INSERT INTO {ledger} (`+ledgerCols+`)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-					$18, $19, $20, $21, $22)
-				ON CONFLICT (key) DO NOTHING
-				RETURNING key, receiver, previous_ticket_id)
-			INSERT INTO {outbox} (key, receiver, state, kind, message, previous_ticket_id, lookup_first,
-				next_attempt, accepted_at)
-			SELECT key, receiver, 'pending', $25, $23, previous_ticket_id, $26, $24, $24 FROM l`), args...)
-		if err != nil {
-			return bridge.AcceptResult{}, fmt.Errorf("write ledger and outbox: %w", err)
-		}
-		if tag.RowsAffected() == 1 {
-			return bridge.AcceptResult{Decision: d, Entry: e}, nil
+		d, e, inserted, err := s.insertNew(ctx, tx, n)
+		if err != nil || inserted || d == bridge.DecisionResolvedUnknown {
+			return bridge.AcceptResult{Decision: d, Entry: e}, err
 		}
 		// Another Accept inserted the key first (the INSERT waited for
 		// it to commit): decide on its row.

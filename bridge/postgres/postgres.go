@@ -14,6 +14,7 @@ import (
 
 	"github.com/coc-bridge/coc-bridge/bridge"
 	"github.com/coc-bridge/coc-bridge/bridge/internal/gate"
+	"github.com/coc-bridge/coc-bridge/bridge/internal/touch"
 )
 
 var _ bridge.Store = (*Store)(nil)
@@ -38,7 +39,13 @@ type Store struct {
 	names    *strings.Replacer
 	version  int
 	gate     gate.Gate
+
+	repeats     touch.Buffer // repeats answered from a read, not yet written
+	stopRepeats func()       // stops writing them every touch.Interval
 }
+
+// repeatsTimeout bounds one write of buffered repeats.
+const repeatsTimeout = 10 * time.Second
 
 // New migrates the schema (under an advisory lock) and returns a Store using
 // pool. The caller owns pool: Close does not close it, and the caller must
@@ -56,6 +63,9 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 		return nil, fmt.Errorf("postgres store: %w", err)
 	}
 	s.version = v
+	s.stopRepeats = s.repeats.Start(repeatsTimeout, s.flushRepeats, func(err error) {
+		s.log.Warn("cannot write the counts of repeated notifications yet; retrying", zap.Error(err))
+	})
 	s.log.Info("postgres store ready", zap.String("schema", opts.Schema), zap.Int("schema_version", v))
 	return s, nil
 }
@@ -96,13 +106,17 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 // Close waits for running calls to return. It closes the pool only when Open
 // created it. Calls after Close fail; calling Close again returns nil.
 func (s *Store) Close() error {
+	s.stopRepeats()
 	if !s.gate.Close() {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), repeatsTimeout)
+	err := s.repeats.Flush(ctx, s.writeRepeats)
+	cancel()
 	if s.ownsPool {
 		s.pool.Close()
 	}
-	return nil
+	return err
 }
 
 // Ping checks that the database answers, holds the schema this Store
@@ -161,6 +175,11 @@ func (s *Store) tx(ctx context.Context, fn func(pgx.Tx) error) error {
 		return errClosed
 	}
 	defer s.gate.Leave()
+	return s.runTx(ctx, fn)
+}
+
+// runTx is tx without the gate.
+func (s *Store) runTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	for attempt := 1; ; attempt++ {
 		err := pgx.BeginFunc(ctx, s.pool, fn)
 		if err == nil || !retryable(err) || attempt == maxTxAttempts || ctx.Err() != nil {

@@ -33,9 +33,13 @@ func where(limit int, conds ...string) (clause string, args []any) {
 }
 
 // Ledger implements bridge.Store: most recently updated first, then by key.
+// It writes this Store's buffered repeats first, so it counts every
+// notification this Store accepted (other replicas' within a second).
 func (s *Store) Ledger(ctx context.Context, f bridge.LedgerFilter) ([]bridge.LedgerEntry, error) {
 	out := []bridge.LedgerEntry{}
 	err := s.one(func(db querier) error {
+		// A failed write keeps them buffered; the list shows what is stored.
+		_ = s.repeats.Flush(ctx, s.writeRepeats)
 		w, args := where(f.Limit, "key", f.Key, "state", string(f.State))
 		rows, err := db.Query(ctx, s.q(`SELECT `+ledgerCols+` FROM {ledger}`+w+
 			fmt.Sprintf(` ORDER BY updated_at DESC, key LIMIT $%d`, len(args))), args...)

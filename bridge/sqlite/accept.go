@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/coc-bridge/coc-bridge/bridge"
+	"github.com/coc-bridge/coc-bridge/bridge/internal/touch"
 )
 
 // do runs fn as one write call: it fails once the Store is closed.
@@ -34,9 +35,14 @@ func (s *Store) update(ctx context.Context, query string, args ...any) (int, err
 	return n, err
 }
 
-// Accept implements bridge.Store. The whole batch is one write call, so one
-// commit; the writer is the only writer, so key order needs no locks here.
+// Accept implements bridge.Store. A repeat (bridge.PlanRepeat) of one
+// notification is answered from a read on a reader connection; anything else
+// is one write call for the whole batch, so one commit. The writer is the
+// only writer, so key order needs no locks here.
 func (s *Store) Accept(ctx context.Context, batch ...bridge.Notification) ([]bridge.AcceptResult, error) {
+	if res, ok := s.acceptRepeat(ctx, batch); ok {
+		return res, nil
+	}
 	var res []bridge.AcceptResult
 	err := s.do(ctx, func(ctx context.Context, tx *wtx) error {
 		var err error
@@ -50,6 +56,50 @@ func (s *Store) Accept(ctx context.Context, batch ...bridge.Notification) ([]bri
 		return nil, err
 	}
 	return res, nil
+}
+
+// acceptRepeat answers a batch of one repeat from a read of the key on a
+// reader connection; ok is false when the batch must be written, or the
+// read failed (the write path reports the store's errors).
+func (s *Store) acceptRepeat(ctx context.Context, batch []bridge.Notification) ([]bridge.AcceptResult, bool) {
+	if len(batch) != 1 || batch[0].Key == "" || !s.gate.Enter() {
+		return nil, false
+	}
+	defer s.gate.Leave()
+	n := batch[0]
+	n.ReceivedAt = utc(n.ReceivedAt)
+	cur, found, it, err := scanEntryAndItem(s.repeatRead.QueryRowContext(ctx, micros(n.ReceivedAt), n.Key))
+	if err != nil {
+		return nil, false
+	}
+	res, ok := bridge.AcceptRepeat(cur, found, n, it.ref, &s.repeats)
+	if !ok {
+		return nil, false
+	}
+	return []bridge.AcceptResult{res}, true
+}
+
+// writeRepeats adds buffered repeats to their keys' counts and update
+// times, in one write call.
+func (s *Store) writeRepeats(ctx context.Context, m map[string]touch.Touch) error {
+	return s.write(ctx, func(ctx context.Context, tx *wtx) error {
+		for key, t := range m {
+			if _, err := tx.ExecContext(ctx, `UPDATE ledger SET notifications = notifications + ?,
+				updated_at = max(updated_at, ?) WHERE key = ?`, t.N, micros(t.At), key); err != nil {
+				return fmt.Errorf("write repeats of %s: %w", key, err)
+			}
+		}
+		return nil
+	})
+}
+
+// flushRepeats writes the buffered repeats now, as a call through the gate.
+func (s *Store) flushRepeats(ctx context.Context, m map[string]touch.Touch) error {
+	if !s.gate.Enter() {
+		return errClosed
+	}
+	defer s.gate.Leave()
+	return s.writeRepeats(ctx, m)
 }
 
 // acceptOne applies one notification in the writer's transaction: the
@@ -89,13 +139,18 @@ var entryAndItemQuery = `SELECT ` + prefixed("l", ledgerCols) + `,
 // getEntryAndItem reads key's ledger entry and its live item; the item is
 // leased when a worker's lease on it runs past now.
 func getEntryAndItem(ctx context.Context, tx *wtx, key string, now int64) (bridge.LedgerEntry, bool, liveItem, error) {
+	return scanEntryAndItem(tx.QueryRowContext(ctx, entryAndItemQuery, now, key))
+}
+
+// scanEntryAndItem scans a row of entryAndItemQuery.
+func scanEntryAndItem(row *sql.Row) (bridge.LedgerEntry, bool, liveItem, error) {
 	var (
 		id     sql.NullInt64
 		kind   sql.NullString
 		state  sql.NullString
 		leased sql.NullBool
 	)
-	e, err := scanEntry(extraRow{tx.QueryRowContext(ctx, entryAndItemQuery, now, key), []any{&id, &kind, &state, &leased}})
+	e, err := scanEntry(extraRow{row, []any{&id, &kind, &state, &leased}})
 	if errors.Is(err, sql.ErrNoRows) {
 		return bridge.LedgerEntry{}, false, liveItem{}, nil
 	}

@@ -35,11 +35,15 @@ func limit(n int) int {
 }
 
 // Ledger implements bridge.Store: most recently updated first, then by key.
+// It writes the buffered repeats first, so it counts every notification
+// this Store accepted.
 func (s *Store) Ledger(ctx context.Context, f bridge.LedgerFilter) ([]bridge.LedgerEntry, error) {
 	if !s.gate.Enter() {
 		return nil, errClosed
 	}
 	defer s.gate.Leave()
+	// A failed write keeps them buffered; the list shows what is stored.
+	_ = s.repeats.Flush(ctx, s.writeRepeats)
 	w, args := where("key", f.Key, "state", string(f.State))
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+ledgerCols+` FROM ledger`+w+
 		` ORDER BY updated_at DESC, key LIMIT ?`, append(args, limit(f.Limit))...)

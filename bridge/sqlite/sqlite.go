@@ -18,6 +18,7 @@ import (
 
 	"github.com/coc-bridge/coc-bridge/bridge"
 	"github.com/coc-bridge/coc-bridge/bridge/internal/gate"
+	"github.com/coc-bridge/coc-bridge/bridge/internal/touch"
 )
 
 var _ bridge.Store = (*Store)(nil)
@@ -30,6 +31,8 @@ const (
 
 	defaultMaxBatch = 128
 	readConns       = 4
+	// repeatsTimeout bounds one write of buffered repeats.
+	repeatsTimeout = 10 * time.Second
 )
 
 // Options configures Open. The zero value is usable.
@@ -54,6 +57,10 @@ type Store struct {
 	rdb   *sql.DB    // read-only connections
 	stmts *stmtCache // the writer's prepared statements
 	files *files     // lets go of the files while their file system fails
+
+	repeatRead  *sql.Stmt    // entryAndItemQuery on the readers
+	repeats     touch.Buffer // repeats answered from a read, not yet written
+	stopRepeats func()       // stops writing them every touch.Interval
 
 	writes     chan *writeReq
 	writerDone chan struct{}
@@ -132,9 +139,18 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite store %s: readers: %w", path, err)
 	}
 
+	if s.repeatRead, err = s.rdb.PrepareContext(ctx, entryAndItemQuery); err != nil {
+		s.wdb.Close()
+		s.rdb.Close()
+		return nil, fmt.Errorf("open sqlite store %s: readers: %w", path, err)
+	}
+
 	s.stmts = newStmtCache(s.wdb)
 	s.files = &files{log: s.log, path: path, wdb: s.wdb, rdb: s.rdb, readConns: readConns}
 	go s.runWriter()
+	s.stopRepeats = s.repeats.Start(repeatsTimeout, s.flushRepeats, func(err error) {
+		s.log.Warn("cannot write the counts of repeated notifications yet; retrying", zap.Error(err))
+	})
 	s.log.Info("sqlite store opened", zap.String("path", path), zap.Int("schema_version", version))
 	return s, nil
 }
@@ -142,12 +158,16 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 // Close waits for running calls to return, stops the writer and closes the
 // file. Calls after Close fail. Calling Close again returns nil.
 func (s *Store) Close() error {
+	s.stopRepeats()
 	if !s.gate.Close() {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), repeatsTimeout)
+	err := s.repeats.Flush(ctx, s.writeRepeats)
+	cancel()
 	close(s.writes)
 	<-s.writerDone
-	return errors.Join(s.rdb.Close(), s.wdb.Close())
+	return errors.Join(err, s.repeatRead.Close(), s.rdb.Close(), s.wdb.Close())
 }
 
 // Ping writes to the file through the writer and reads through the readers:

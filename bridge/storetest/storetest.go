@@ -46,6 +46,7 @@ func Run(t *testing.T, h Harness) {
 	}{
 		{"Accept", acceptTests},
 		{"AcceptBatch", batchTests},
+		{"Repeat", repeatTests},
 		{"Delivery", deliveryTests},
 		{"Replay", replayTests},
 		{"Refresh", refreshTests},
