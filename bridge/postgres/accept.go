@@ -55,12 +55,12 @@ func (s *Store) acceptInOneTrip(ctx context.Context, batch []bridge.Notification
 		kind, state *string
 		leased      *bool
 	)
-	cur, err := scanEntry(extraRow{s.pool.QueryRow(ctx, s.q(`SELECT `+ledgerCols+`, item_id, item_kind, item_state, item_leased
+	cur, err := scanEntry(extraRow{Row: s.pool.QueryRow(ctx, s.q(`SELECT `+ledgerCols+`, item_id, item_kind, item_state, item_leased
 		FROM {ledger} LEFT JOIN LATERAL (
 			SELECT o.id AS item_id, o.kind AS item_kind, o.state AS item_state,
 				o.lease_owner IS NOT NULL AND o.lease_until > $2 AS item_leased
 			FROM {outbox} o WHERE o.key = $1 AND o.state IN ('pending', 'dead')) i ON true
-		WHERE key = $1`), n.Key, n.ReceivedAt), []any{&id, &kind, &state, &leased}})
+		WHERE key = $1`), n.Key, n.ReceivedAt), More: []any{&id, &kind, &state, &leased}})
 	if errors.Is(err, pgx.ErrNoRows) {
 		// A new key: its one statement commits on its own, so the common
 		// first firing is a round trip too. If another Accept inserted the

@@ -44,17 +44,12 @@ func scanDelivery(row pgx.Row) (bridge.Delivery, time.Time, error) {
 
 // scanDue reads ledgerCols and the time the entry was due since.
 func scanDue(row pgx.Row) (e bridge.LedgerEntry, since time.Time, err error) {
-	e, err = scanEntry(extraRow{row, []any{&since}})
+	e, err = scanEntry(extraRow{Row: row, More: []any{&since}})
 	return e, since, err
 }
 
-// extraRow scans a row of known columns followed by more, into extra.
-type extraRow struct {
-	pgx.Row
-	extra []any
-}
-
-func (r extraRow) Scan(dest ...any) error { return r.Row.Scan(append(dest, r.extra...)...) }
+// extraRow scans a row of known columns followed by more.
+type extraRow = columns.Extra
 
 // collectOrdered reads every row with scan, which returns a value and the
 // time it was selected by, then closes rows. It returns the values (nil

@@ -150,7 +150,7 @@ func scanEntryAndItem(row *sql.Row) (bridge.LedgerEntry, bool, liveItem, error) 
 		state  sql.NullString
 		leased sql.NullBool
 	)
-	e, err := scanEntry(extraRow{row, []any{&id, &kind, &state, &leased}})
+	e, err := scanEntry(extraRow{Row: row, More: []any{&id, &kind, &state, &leased}})
 	if errors.Is(err, sql.ErrNoRows) {
 		return bridge.LedgerEntry{}, false, liveItem{}, nil
 	}

@@ -17,13 +17,8 @@ const (
 
 type scanner = columns.Scanner
 
-// extraRow scans a row of known columns followed by more, into extra.
-type extraRow struct {
-	scanner
-	extra []any
-}
-
-func (r extraRow) Scan(dest ...any) error { return r.scanner.Scan(append(dest, r.extra...)...) }
+// extraRow scans a row of known columns followed by more.
+type extraRow = columns.Extra
 
 // prefixed qualifies each column of a comma-separated list with alias.
 func prefixed(alias, cols string) string { return columns.Prefixed(alias, cols) }

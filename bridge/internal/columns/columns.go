@@ -35,6 +35,16 @@ const (
 // Scanner reads a row's columns into dest.
 type Scanner interface{ Scan(dest ...any) error }
 
+// Extra is a row of known columns followed by more, which it scans into
+// More: a scan function of the known columns reads the whole row.
+type Extra struct {
+	Row  Scanner
+	More []any
+}
+
+// Scan scans the row into dest followed by More.
+func (r Extra) Scan(dest ...any) error { return r.Row.Scan(append(dest, r.More...)...) }
+
 // Times is how an engine stores a time: what a column is scanned into
 // and what is written to it.
 type Times interface {
