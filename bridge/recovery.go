@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/coc-bridge/coc-bridge/bridge/internal/loop"
 )
 
 // recovery shortens the way back from a COC outage. Each failed attempt
@@ -145,7 +147,7 @@ func (p *prober) succeeded(ctx context.Context) {
 // run probes a failing COC until ctx ends.
 func (p *prober) run(ctx context.Context) {
 	interval := p.opts.Interval
-	repeat(ctx, interval, func() time.Duration {
+	loop.Repeat(ctx, interval, func() time.Duration {
 		wait := p.state.probeIn(p.opts.NowFunc(), interval)
 		if wait == 0 {
 			p.expedite(ctx, 1, "no delivery attempt while COC is unavailable: trying the earliest backed-off item now")
@@ -153,21 +155,6 @@ func (p *prober) run(ctx context.Context) {
 		}
 		return wait
 	})
-}
-
-// repeat calls step after wait, and again after each wait step returns,
-// until ctx ends.
-func repeat(ctx context.Context, wait time.Duration, step func() time.Duration) {
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		t.Reset(step())
-	}
 }
 
 // expedite makes up to limit (0: all) backed-off items due now and wakes

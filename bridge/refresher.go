@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/coc-bridge/coc-bridge/bridge/internal/loop"
 	"github.com/coc-bridge/coc-bridge/client"
 	"github.com/coc-bridge/coc-bridge/internal/logthrottle"
 )
@@ -91,7 +92,7 @@ func newRefresher(opts refresherOptions) *refresher {
 // run refreshes until ctx ends.
 func (rf *refresher) run(ctx context.Context) {
 	tick := min(max(rf.opts.Interval/10, 100*time.Millisecond), 30*time.Second)
-	repeat(ctx, tick, func() time.Duration {
+	loop.Repeat(ctx, tick, func() time.Duration {
 		n, err := rf.round(ctx)
 		if err != nil && ctx.Err() == nil {
 			rf.m.storeErrors.WithLabelValues("refresh").Inc()

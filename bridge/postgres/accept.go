@@ -110,15 +110,6 @@ func (s *Store) writeRepeats(ctx context.Context, m map[string]touch.Touch) erro
 	return nil
 }
 
-// flushRepeats writes the buffered repeats now, as a call through the gate.
-func (s *Store) flushRepeats(ctx context.Context, m map[string]touch.Touch) error {
-	if !s.gate.Enter() {
-		return errClosed
-	}
-	defer s.gate.Leave()
-	return s.writeRepeats(ctx, m)
-}
-
 // insertNew applies n to a key without a ledger entry: one statement
 // inserts the ledger row and, only if that insert happened, queues the item
 // (a new key's plan is always an insert). inserted is false when the key

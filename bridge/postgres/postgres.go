@@ -63,7 +63,9 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 		return nil, fmt.Errorf("postgres store: %w", err)
 	}
 	s.version = v
-	s.stopRepeats = s.repeats.Start(repeatsTimeout, s.flushRepeats, func(err error) {
+	s.stopRepeats = s.repeats.Start(repeatsTimeout, func(ctx context.Context, m map[string]touch.Touch) error {
+		return s.gate.Do(errClosed, func() error { return s.writeRepeats(ctx, m) })
+	}, func(err error) {
 		s.log.Warn("cannot write the counts of repeated notifications yet; retrying", zap.Error(err))
 	})
 	s.log.Info("postgres store ready", zap.String("schema", opts.Schema), zap.Int("schema_version", v))

@@ -93,15 +93,6 @@ func (s *Store) writeRepeats(ctx context.Context, m map[string]touch.Touch) erro
 	})
 }
 
-// flushRepeats writes the buffered repeats now, as a call through the gate.
-func (s *Store) flushRepeats(ctx context.Context, m map[string]touch.Touch) error {
-	if !s.gate.Enter() {
-		return errClosed
-	}
-	defer s.gate.Leave()
-	return s.writeRepeats(ctx, m)
-}
-
 // acceptOne applies one notification in the writer's transaction: the
 // decision is bridge.PlanAccept's.
 func acceptOne(ctx context.Context, tx *wtx, n bridge.Notification) (bridge.AcceptResult, error) {

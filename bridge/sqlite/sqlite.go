@@ -148,7 +148,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s.stmts = newStmtCache(s.wdb)
 	s.files = &files{log: s.log, path: path, wdb: s.wdb, rdb: s.rdb, readConns: readConns}
 	go s.runWriter()
-	s.stopRepeats = s.repeats.Start(repeatsTimeout, s.flushRepeats, func(err error) {
+	s.stopRepeats = s.repeats.Start(repeatsTimeout, func(ctx context.Context, m map[string]touch.Touch) error {
+		return s.gate.Do(errClosed, func() error { return s.writeRepeats(ctx, m) })
+	}, func(err error) {
 		s.log.Warn("cannot write the counts of repeated notifications yet; retrying", zap.Error(err))
 	})
 	s.log.Info("sqlite store opened", zap.String("path", path), zap.Int("schema_version", version))

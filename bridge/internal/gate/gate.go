@@ -37,3 +37,13 @@ func (g *Gate) Close() bool {
 	g.closed = true
 	return true
 }
+
+// Do runs fn as one call, or returns closed without running it when the
+// gate is closed.
+func (g *Gate) Do(closed error, fn func() error) error {
+	if !g.Enter() {
+		return closed
+	}
+	defer g.Leave()
+	return fn()
+}

@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"errors"
 	"testing"
 	"time"
 )
@@ -32,5 +33,18 @@ func TestCloseWaitsForCallsAndTurnsNewOnesAway(t *testing.T) {
 	}
 	if g.Close() {
 		t.Error("a second Close reported it was the first")
+	}
+}
+
+func TestDoRunsUntilClosed(t *testing.T) {
+	var g Gate
+	closed := errors.New("closed")
+	ran := 0
+	if err := g.Do(closed, func() error { ran++; return nil }); err != nil || ran != 1 {
+		t.Fatalf("Do on an open gate = %v after %d runs, want nil after 1", err, ran)
+	}
+	g.Close()
+	if err := g.Do(closed, func() error { ran++; return nil }); err != closed || ran != 1 {
+		t.Fatalf("Do on a closed gate = %v after %d runs, want %v and no run", err, ran, closed)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/coc-bridge/coc-bridge/bridge/internal/loop"
 )
 
 // Interval is how often Run flushes the buffer.
@@ -103,20 +105,14 @@ func (b *Buffer) Flush(ctx context.Context, write func(context.Context, map[stri
 // gets timeout. A failed flush is reported to onError and retried at the
 // next tick with what came since.
 func (b *Buffer) Run(ctx context.Context, timeout time.Duration, write func(context.Context, map[string]Touch) error, onError func(error)) {
-	t := time.NewTicker(Interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	loop.Repeat(ctx, Interval, func() time.Duration {
 		fctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
 		if err := b.Flush(fctx, write); err != nil && ctx.Err() == nil {
 			onError(err)
 		}
-		cancel()
-	}
+		return Interval
+	})
 }
 
 // Start runs Run in a goroutine of its own and returns the function that
