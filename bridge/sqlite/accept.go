@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/coc-bridge/coc-bridge/bridge"
 	"github.com/coc-bridge/coc-bridge/bridge/internal/touch"
@@ -59,7 +60,8 @@ func (s *Store) Accept(ctx context.Context, batch ...bridge.Notification) ([]bri
 }
 
 // acceptRepeat answers a batch of one repeat from a read of the key on a
-// reader connection; ok is false when the batch must be written, or the
+// reader connection, or from the repeat cache when nothing was committed
+// since that read; ok is false when the batch must be written, or the
 // read failed (the write path reports the store's errors).
 func (s *Store) acceptRepeat(ctx context.Context, batch []bridge.Notification) ([]bridge.AcceptResult, bool) {
 	if len(batch) != 1 || batch[0].Key == "" || !s.gate.Enter() {
@@ -68,9 +70,17 @@ func (s *Store) acceptRepeat(ctx context.Context, batch []bridge.Notification) (
 	defer s.gate.Leave()
 	n := batch[0]
 	n.ReceivedAt = utc(n.ReceivedAt)
-	cur, found, it, err := scanEntryAndItem(s.repeatRead.QueryRowContext(ctx, micros(n.ReceivedAt), n.Key))
-	if err != nil {
-		return nil, false
+	now, commits := time.Now(), s.commits.Load()
+	cur, found := s.cache.get(n.Key, commits, now)
+	var it liveItem
+	if !found {
+		var err error
+		if cur, found, it, err = scanEntryAndItem(s.repeatRead.QueryRowContext(ctx, micros(n.ReceivedAt), n.Key)); err != nil {
+			return nil, false
+		}
+		if found && !it.ref.Found {
+			s.cache.put(n.Key, cur, commits, now)
+		}
 	}
 	res, ok := bridge.AcceptRepeat(cur, found, n, it.ref, &s.repeats)
 	if !ok {

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -58,9 +59,11 @@ type Store struct {
 	stmts *stmtCache // the writer's prepared statements
 	files *files     // lets go of the files while their file system fails
 
-	repeatRead  *sql.Stmt    // entryAndItemQuery on the readers
-	repeats     touch.Buffer // repeats answered from a read, not yet written
-	stopRepeats func()       // stops writing them every touch.Interval
+	repeatRead  *sql.Stmt     // entryAndItemQuery on the readers
+	repeats     touch.Buffer  // repeats answered from a read, not yet written
+	cache       repeatCache   // what the repeat path last read, by key
+	commits     atomic.Uint64 // the writer's commits so far (repeatCache)
+	stopRepeats func()        // stops writing them every touch.Interval
 
 	writes     chan *writeReq
 	writerDone chan struct{}

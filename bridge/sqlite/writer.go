@@ -260,6 +260,9 @@ func (s *Store) commit(batch []*writeReq) {
 		r.done <- err
 	}
 	err = tx.Commit()
+	// Before any caller hears of it: from now on the repeat cache must
+	// read again (a failed commit too, whatever it left).
+	s.commits.Add(1)
 	switch {
 	case err != nil:
 		s.files.failed(err)
