@@ -44,9 +44,6 @@ type Store struct {
 	stopRepeats func()       // stops writing them every touch.Interval
 }
 
-// repeatsTimeout bounds one write of buffered repeats.
-const repeatsTimeout = 10 * time.Second
-
 // New migrates the schema (under an advisory lock) and returns a Store using
 // pool. The caller owns pool: Close does not close it, and the caller must
 // not close it before Close returns.
@@ -63,7 +60,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 		return nil, fmt.Errorf("postgres store: %w", err)
 	}
 	s.version = v
-	s.stopRepeats = s.repeats.Start(repeatsTimeout, func(ctx context.Context, m map[string]touch.Touch) error {
+	s.stopRepeats = s.repeats.Start(func(ctx context.Context, m map[string]touch.Touch) error {
 		return s.gate.Do(errClosed, func() error { return s.writeRepeats(ctx, m) })
 	}, func(err error) {
 		s.log.Warn("cannot write the counts of repeated notifications yet; retrying", zap.Error(err))
@@ -112,9 +109,7 @@ func (s *Store) Close() error {
 	if !s.gate.Close() {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), repeatsTimeout)
-	err := s.repeats.Flush(ctx, s.writeRepeats)
-	cancel()
+	err := s.repeats.Drain(s.writeRepeats)
 	if s.ownsPool {
 		s.pool.Close()
 	}

@@ -32,8 +32,6 @@ const (
 
 	defaultMaxBatch = 128
 	readConns       = 4
-	// repeatsTimeout bounds one write of buffered repeats.
-	repeatsTimeout = 10 * time.Second
 )
 
 // Options configures Open. The zero value is usable.
@@ -151,7 +149,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s.stmts = newStmtCache(s.wdb)
 	s.files = &files{log: s.log, path: path, wdb: s.wdb, rdb: s.rdb, readConns: readConns}
 	go s.runWriter()
-	s.stopRepeats = s.repeats.Start(repeatsTimeout, func(ctx context.Context, m map[string]touch.Touch) error {
+	s.stopRepeats = s.repeats.Start(func(ctx context.Context, m map[string]touch.Touch) error {
 		return s.gate.Do(errClosed, func() error { return s.writeRepeats(ctx, m) })
 	}, func(err error) {
 		s.log.Warn("cannot write the counts of repeated notifications yet; retrying", zap.Error(err))
@@ -167,9 +165,7 @@ func (s *Store) Close() error {
 	if !s.gate.Close() {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), repeatsTimeout)
-	err := s.repeats.Flush(ctx, s.writeRepeats)
-	cancel()
+	err := s.repeats.Drain(s.writeRepeats)
 	close(s.writes)
 	<-s.writerDone
 	return errors.Join(err, s.repeatRead.Close(), s.rdb.Close(), s.wdb.Close())

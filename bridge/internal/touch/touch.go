@@ -17,6 +17,9 @@ import (
 // Interval is how often Run flushes the buffer.
 const Interval = time.Second
 
+// Timeout bounds one write of the buffer, in Start's loop and in Drain.
+const Timeout = 10 * time.Second
+
 // MaxKeys bounds the buffer: with as many keys waiting, Add refuses more and
 // the engine writes the repeat at once, as if there were no buffer.
 const MaxKeys = 50_000
@@ -102,11 +105,11 @@ func (b *Buffer) Flush(ctx context.Context, write func(context.Context, map[stri
 }
 
 // Run flushes b through write every Interval until ctx is done; each flush
-// gets timeout. A failed flush is reported to onError and retried at the
+// gets Timeout. A failed flush is reported to onError and retried at the
 // next tick with what came since.
-func (b *Buffer) Run(ctx context.Context, timeout time.Duration, write func(context.Context, map[string]Touch) error, onError func(error)) {
+func (b *Buffer) Run(ctx context.Context, write func(context.Context, map[string]Touch) error, onError func(error)) {
 	loop.Repeat(ctx, Interval, func() time.Duration {
-		fctx, cancel := context.WithTimeout(ctx, timeout)
+		fctx, cancel := context.WithTimeout(ctx, Timeout)
 		defer cancel()
 		if err := b.Flush(fctx, write); err != nil && ctx.Err() == nil {
 			onError(err)
@@ -116,17 +119,25 @@ func (b *Buffer) Run(ctx context.Context, timeout time.Duration, write func(cont
 }
 
 // Start runs Run in a goroutine of its own and returns the function that
-// stops it and waits for it to return. What is left in b is the caller's to
-// flush once no repeat can be added any more.
-func (b *Buffer) Start(timeout time.Duration, write func(context.Context, map[string]Touch) error, onError func(error)) (stop func()) {
+// stops it and waits for it to return (a second call returns at once).
+// What is left in b is the caller's to Drain once no repeat can be added
+// any more.
+func (b *Buffer) Start(write func(context.Context, map[string]Touch) error, onError func(error)) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		b.Run(ctx, timeout, write, onError)
+		b.Run(ctx, write, onError)
 	}()
 	return func() {
 		cancel()
 		<-done
 	}
+}
+
+// Drain is the last Flush, at a store's Close, bounded by Timeout.
+func (b *Buffer) Drain(write func(context.Context, map[string]Touch) error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	return b.Flush(ctx, write)
 }

@@ -74,7 +74,7 @@ func TestFailedFlushKeepsEverything(t *testing.T) {
 func TestStartWritesEveryIntervalAndStops(t *testing.T) {
 	var b Buffer
 	wrote := make(chan map[string]Touch, 1)
-	stop := b.Start(time.Second, func(ctx context.Context, m map[string]Touch) error {
+	stop := b.Start(func(ctx context.Context, m map[string]Touch) error {
 		wrote <- m
 		return nil
 	}, func(err error) { t.Errorf("onError(%v)", err) })
