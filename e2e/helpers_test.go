@@ -327,27 +327,42 @@ type alertmanager struct {
 // the --cluster.* flags (an empty --cluster.listen-address for a single one).
 func startAlertmanager(t *testing.T, bin, dir, name, config string, cluster ...string) *alertmanager {
 	t.Helper()
-	port := freePort(t)
 	storage := filepath.Join(dir, name+"-data")
 	if err := os.MkdirAll(storage, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	args := append([]string{
-		"--config.file=" + config,
-		"--storage.path=" + storage,
-		"--web.listen-address=127.0.0.1:" + strconv.Itoa(port),
-		"--log.level=debug",
-	}, cluster...)
-	p := startProcess(t, name, filepath.Join(dir, name+".log"), nil, bin, args...)
-	am := &alertmanager{process: p, URL: "http://127.0.0.1:" + strconv.Itoa(port)}
-	waitFor(t, 60*time.Second, name+" to be ready", func() (bool, string) {
-		if p.exited() {
-			t.Fatalf("%s exited: %v", name, p.err)
+	// freePort's port is free when it returns, not when Alertmanager binds
+	// it: another socket of this machine may take it in between. Then
+	// Alertmanager exits at once, and it is started again on another port.
+	const attempts = 3
+	for attempt := 1; ; attempt++ {
+		port := freePort(t)
+		args := append([]string{
+			"--config.file=" + config,
+			"--storage.path=" + storage,
+			"--web.listen-address=127.0.0.1:" + strconv.Itoa(port),
+			"--log.level=debug",
+		}, cluster...)
+		logPath := filepath.Join(dir, fmt.Sprintf("%s-%d.log", name, attempt))
+		p := startProcess(t, name, logPath, nil, bin, args...)
+		am := &alertmanager{process: p, URL: "http://127.0.0.1:" + strconv.Itoa(port)}
+		ready := false
+		waitFor(t, 60*time.Second, name+" to be ready", func() (bool, string) {
+			if p.exited() {
+				if out, _ := os.ReadFile(logPath); attempt < attempts && bytes.Contains(out, []byte("address already in use")) {
+					return true, ""
+				}
+				t.Fatalf("%s exited: %v", name, p.err)
+			}
+			code, body := get(am.URL + "/-/ready")
+			ready = code == http.StatusOK
+			return ready, fmt.Sprintf("%d %s", code, body)
+		})
+		if ready {
+			return am
 		}
-		code, body := get(am.URL + "/-/ready")
-		return code == http.StatusOK, fmt.Sprintf("%d %s", code, body)
-	})
-	return am
+		t.Logf("%s: port %d was taken before it could listen on it; starting it again on another", name, port)
+	}
 }
 
 // alert is a postable alert of Alertmanager's API v2.
