@@ -376,6 +376,16 @@ func TestDedupeAcrossRepeatsAndConcurrentPeers(t *testing.T) {
 	if got := counterValue(t, e.reg, "coc_bridge_tickets_created_total", "", ""); got != groups {
 		t.Errorf("tickets created metric = %v, want %d", got, groups)
 	}
+
+	// Every ticket is open now: one more firing of each group is a repeat,
+	// answered from a read and counted as such.
+	before := counterValue(t, e.reg, "coc_bridge_repeats_answered_from_read_total", "", "")
+	for g := range groups {
+		e.mustAccept(firing(fmt.Sprintf("Group%02d", g)))
+	}
+	if got := counterValue(t, e.reg, "coc_bridge_repeats_answered_from_read_total", "", "") - before; got != groups {
+		t.Errorf("repeats answered from a read = %v, want %d", got, groups)
+	}
 }
 
 func TestTransientCOCFailuresLoseNothing(t *testing.T) {

@@ -55,6 +55,7 @@ type metrics struct {
 	notifications     *prometheus.CounterVec
 	alertsPerNotif    prometheus.Histogram
 	decisions         *prometheus.CounterVec
+	repeatsFromRead   prometheus.Counter
 	deliveries        *prometheus.CounterVec
 	ticketsCreated    prometheus.Counter
 	ticketsAdopted    prometheus.Counter
@@ -88,6 +89,8 @@ func newMetrics(reg prometheus.Registerer, version string) *metrics {
 			[]float64{1, 2, 5, 10, 20, 50, 100, 500, 1000}),
 		decisions: counterVec(f, "coc_bridge_decisions_total",
 			"What the ledger decided for each accepted notification (create, suppress_* = deduplicated, level_change, record_resolved, resolve_action, resolved_unknown).", "decision"),
+		repeatsFromRead: counter(f, "coc_bridge_repeats_answered_from_read_total",
+			"Accepted notifications that changed only their key's count and last update time, answered from a read; the counts are written within a second."),
 		deliveries: counterVec(f, "coc_bridge_deliveries_total",
 			"Delivery attempts of outbox items, by operation kind (create, level, cancel, solution) and result.", "kind", "result"),
 		ticketsCreated: counter(f, "coc_bridge_tickets_created_total",

@@ -184,6 +184,9 @@ func (rc *receiver) accept(ctx context.Context, msg *mapping.Message, body []byt
 	for i, res := range results {
 		n, part := batch[i], parts[i]
 		rc.m.decisions.WithLabelValues(string(res.Decision)).Inc()
+		if res.Repeat {
+			rc.m.repeatsFromRead.Inc()
+		}
 		if n.Firing {
 			rc.m.unknownSeverities.Add(float64(unknown[i]))
 		}
