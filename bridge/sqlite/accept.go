@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/coc-bridge/coc-bridge/bridge"
+	"github.com/coc-bridge/coc-bridge/bridge/internal/columns"
 	"github.com/coc-bridge/coc-bridge/bridge/internal/touch"
 )
 
@@ -132,7 +133,7 @@ type liveItem struct {
 // entryAndItemQuery reads a key's ledger entry and its live item in one
 // statement (args: now, key). The join names outbox_key_live's own
 // condition, so SQLite finds the item through that index (TestQueryPlans).
-var entryAndItemQuery = `SELECT ` + prefixed("l", ledgerCols) + `,
+var entryAndItemQuery = `SELECT ` + columns.Prefixed("l", ledgerCols) + `,
 		o.id, o.kind, o.state, o.lease_owner IS NOT NULL AND o.lease_until > ?
 	FROM ledger l LEFT JOIN outbox o ON o.key = l.key AND o.state IN ('pending', 'dead')
 	WHERE l.key = ?`

@@ -32,7 +32,7 @@ func (s *Store) Claim(ctx context.Context, req bridge.ClaimRequest) ([]bridge.De
 				return cmp.Or(a.next.Compare(b.next), cmp.Compare(a.d.ID, b.d.ID))
 			})
 			for _, c := range got {
-				if err := tx.QueryRowContext(ctx, `SELECT m.message, `+prefixed("l", columns.ClaimLedger)+`
+				if err := tx.QueryRowContext(ctx, `SELECT m.message, `+columns.Prefixed("l", columns.ClaimLedger)+`
 					FROM outbox_message m, ledger l WHERE m.id = ? AND l.key = ?`, c.d.ID, c.d.Key).
 					Scan(columns.ClaimDest(&c.d, stamps{})...); err != nil {
 					return fmt.Errorf("read message and ledger entry of outbox item %d: %w", c.d.ID, err)

@@ -20,9 +20,6 @@ type scanner = columns.Scanner
 // extraRow scans a row of known columns followed by more.
 type extraRow = columns.Extra
 
-// prefixed qualifies each column of a comma-separated list with alias.
-func prefixed(alias, cols string) string { return columns.Prefixed(alias, cols) }
-
 // collect reads every row of rows with scan, then closes rows. It returns
 // an empty slice, not nil, when there are no rows.
 func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {

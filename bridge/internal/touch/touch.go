@@ -14,7 +14,7 @@ import (
 	"github.com/coc-bridge/coc-bridge/bridge/internal/loop"
 )
 
-// Interval is how often Run flushes the buffer.
+// Interval is how often Start's loop flushes the buffer.
 const Interval = time.Second
 
 // Timeout bounds one write of the buffer, in Start's loop and in Drain.
@@ -104,10 +104,10 @@ func (b *Buffer) Flush(ctx context.Context, write func(context.Context, map[stri
 	return nil
 }
 
-// Run flushes b through write every Interval until ctx is done; each flush
+// run flushes b through write every Interval until ctx is done; each flush
 // gets Timeout. A failed flush is reported to onError and retried at the
 // next tick with what came since.
-func (b *Buffer) Run(ctx context.Context, write func(context.Context, map[string]Touch) error, onError func(error)) {
+func (b *Buffer) run(ctx context.Context, write func(context.Context, map[string]Touch) error, onError func(error)) {
 	loop.Repeat(ctx, Interval, func() time.Duration {
 		fctx, cancel := context.WithTimeout(ctx, Timeout)
 		defer cancel()
@@ -118,7 +118,7 @@ func (b *Buffer) Run(ctx context.Context, write func(context.Context, map[string
 	})
 }
 
-// Start runs Run in a goroutine of its own and returns the function that
+// Start runs run in a goroutine of its own and returns the function that
 // stops it and waits for it to return (a second call returns at once).
 // What is left in b is the caller's to Drain once no repeat can be added
 // any more.
@@ -127,7 +127,7 @@ func (b *Buffer) Start(write func(context.Context, map[string]Touch) error, onEr
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		b.Run(ctx, write, onError)
+		b.run(ctx, write, onError)
 	}()
 	return func() {
 		cancel()
