@@ -38,8 +38,9 @@ func (s *Store) update(ctx context.Context, query string, args ...any) (int, err
 }
 
 // Accept implements bridge.Store. A repeat (bridge.PlanRepeat) of one
-// notification is answered from a read on a reader connection; anything else
-// is one write call for the whole batch, so one commit. The writer is the
+// notification is answered from a read on a reader connection; anything else,
+// and a key the ledger cannot hold yet (keyFilter), is one write call for the
+// whole batch, so one commit. The writer is the
 // only writer, so key order needs no locks here.
 func (s *Store) Accept(ctx context.Context, batch ...bridge.Notification) ([]bridge.AcceptResult, error) {
 	if res, ok := s.acceptRepeat(ctx, batch); ok {
@@ -50,7 +51,11 @@ func (s *Store) Accept(ctx context.Context, batch ...bridge.Notification) ([]bri
 		var err error
 		res, err = bridge.AcceptInOrder(batch, func(n bridge.Notification) (bridge.AcceptResult, error) {
 			n.ReceivedAt = utc(n.ReceivedAt) // the storage precision, so the result equals what is read back
-			return acceptOne(ctx, tx, n)
+			r, err := acceptOne(ctx, tx, n)
+			if err == nil && r.Decision != bridge.DecisionResolvedUnknown {
+				s.keys.add(n.Key)
+			}
+			return r, err
 		})
 		return err
 	})
@@ -62,10 +67,11 @@ func (s *Store) Accept(ctx context.Context, batch ...bridge.Notification) ([]bri
 
 // acceptRepeat answers a batch of one repeat from a read of the key on a
 // reader connection, or from the repeat cache when nothing was committed
-// since that read; ok is false when the batch must be written, or the
-// read failed (the write path reports the store's errors).
+// since that read; ok is false when the batch must be written (a new key
+// among them, known without a read), or the read failed (the write path
+// reports the store's errors).
 func (s *Store) acceptRepeat(ctx context.Context, batch []bridge.Notification) ([]bridge.AcceptResult, bool) {
-	if len(batch) != 1 || batch[0].Key == "" || !s.gate.Enter() {
+	if len(batch) != 1 || batch[0].Key == "" || !s.keys.mayHold(batch[0].Key) || !s.gate.Enter() {
 		return nil, false
 	}
 	defer s.gate.Leave()

@@ -58,6 +58,7 @@ type Store struct {
 	files *files     // lets go of the files while their file system fails
 
 	repeatRead  *sql.Stmt     // entryAndItemQuery on the readers
+	keys        *keyFilter    // the keys the ledger may hold: others skip repeatRead
 	repeats     touch.Buffer  // repeats answered from a read, not yet written
 	cache       repeatCache   // what the repeat path last read, by key
 	commits     atomic.Uint64 // the writer's commits so far (repeatCache)
@@ -103,7 +104,11 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		"_journal_mode": "WAL",
 		"_synchronous":  "FULL",
 		"_foreign_keys": "on",
-		"mode":          "rw", // never create a file: Open did (see files)
+		// Savepoint journals in memory: a batch's calls each run in a
+		// savepoint (writer.go), and SQLite would otherwise spill their
+		// journals to temporary files on every commit.
+		"_pragma": "temp_store(memory)",
+		"mode":    "rw", // never create a file: Open did (see files)
 	}))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
@@ -144,6 +149,14 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.wdb.Close()
 		s.rdb.Close()
 		return nil, fmt.Errorf("open sqlite store %s: readers: %w", path, err)
+	}
+
+	s.keys = newKeyFilter()
+	if err := s.keys.load(ctx, s.rdb); err != nil {
+		s.repeatRead.Close()
+		s.wdb.Close()
+		s.rdb.Close()
+		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
 	}
 
 	s.stmts = newStmtCache(s.wdb)

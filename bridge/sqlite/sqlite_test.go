@@ -151,6 +151,7 @@ func TestConnectionSettings(t *testing.T) {
 		"synchronous":  "2", // FULL
 		"foreign_keys": "1",
 		"busy_timeout": "5000",
+		"temp_store":   "2", // MEMORY
 	} {
 		var got string
 		if err := s.wdb.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {

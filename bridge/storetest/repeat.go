@@ -9,9 +9,24 @@ import (
 
 var repeatTests = []test{
 	{"AnsweredFromARead", testRepeatsAnsweredFromRead},
+	{"AnsweredFromAReadAfterReopen", testRepeatsAnsweredAfterReopen},
 	{"WrittenByClose", testRepeatsWrittenByClose},
 	{"NotRepeats", testNotRepeats},
 	{"CountedAcrossWrites", testRepeatsCountedAcrossWrites},
+}
+
+// testRepeatsAnsweredAfterReopen: a store opened on a ledger written
+// before still answers its keys' repeats from a read.
+func testRepeatsAnsweredAfterReopen(t *testing.T, h Harness) {
+	s := h.Open(t)
+	open(t, s, "k1", "ISU001", 0)
+	s = h.Reopen(t, s)
+	res := repeat(t, s, firing("k1", time.Second), bridge.DecisionSuppressOpen)
+	if res.Entry.TicketID != "ISU001" || res.Entry.Notifications != 2 {
+		t.Fatalf("repeat after reopen: %+v, want ticket ISU001 with 2 notifications", res.Entry)
+	}
+	// A key the reopened store never held is written.
+	written(t, s, firing("k2", time.Second), bridge.DecisionCreate)
 }
 
 // repeat accepts n, which must be answered from a read as decided want.
