@@ -348,6 +348,49 @@ func TestBatchedFailureIsolated(t *testing.T) {
 	}
 }
 
+// TestBatchRunsCallsOnceUnlessOneFails: a batch whose calls all succeed
+// runs each once, in one transaction; when one fails, the batch runs again
+// (writeFunc): the calls before it twice, the rest once, each committed once.
+func TestBatchRunsCallsOnceUnlessOneFails(t *testing.T) {
+	s := openAt(t, filepath.Join(t.TempDir(), "x.db"))
+	runs := map[string]int{}
+	count := func(key string, fail bool) writeFunc {
+		return func(ctx context.Context, tx *wtx) error {
+			runs[key]++
+			if fail {
+				return fmt.Errorf("boom")
+			}
+			_, err := tx.ExecContext(ctx, `UPDATE store_health SET pings = pings + 1 WHERE id = 1`)
+			return err
+		}
+	}
+	batch := func(fns ...writeFunc) {
+		reqs := make([]*writeReq, len(fns))
+		for i, fn := range fns {
+			reqs[i] = &writeReq{fn: fn, done: make(chan error, 1)}
+		}
+		if !s.gate.Enter() {
+			t.Fatal("closed")
+		}
+		s.commit(reqs)
+		s.gate.Leave()
+	}
+	pings := func() (n int) {
+		if err := s.rdb.QueryRowContext(t.Context(), `SELECT pings FROM store_health`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	batch(count("a", false), count("b", false), count("c", false))
+	if runs["a"] != 1 || runs["b"] != 1 || runs["c"] != 1 || pings() != 3 {
+		t.Fatalf("after a batch that succeeds: runs %v, pings %d; want each once, 3 pings", runs, pings())
+	}
+	batch(count("d", false), count("e", true), count("f", false))
+	if runs["d"] != 2 || runs["e"] != 2 || runs["f"] != 1 || pings() != 5 {
+		t.Fatalf("after a batch with a failing call: runs %v, pings %d; want d and e twice, f once, 5 pings", runs, pings())
+	}
+}
+
 // TestWriterSurvivesPanic: a panicking call fails (with its batch) and the
 // writer goes on.
 func TestWriterSurvivesPanic(t *testing.T) {

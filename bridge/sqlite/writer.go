@@ -14,8 +14,9 @@ import (
 )
 
 // writeFunc runs one call's statements in the writer's transaction. Its
-// error undoes only its own statements (they run in a savepoint). It must
-// not keep tx.
+// error undoes only its own statements. It must not keep tx, and it may run
+// twice (the first run undone when another call of its batch failed, see
+// Store.commit), so it sets its results on every run.
 type writeFunc func(ctx context.Context, tx *wtx) error
 
 // wtx is the writer's transaction. Its ExecContext, QueryContext and
@@ -216,33 +217,67 @@ func (s *Store) runWriter() {
 	}
 }
 
-// commit runs batch in one transaction. Each call runs in its own savepoint
-// when there are several, so a failing call leaves the others intact.
+// commit runs batch in one transaction: first all its calls together, and
+// when one of them fails, the whole batch again with each call in its own
+// savepoint, so the failing call fails alone (writeFunc). Savepoints cost
+// every call two statements and a copy of each page it changes, and calls
+// rarely fail.
 func (s *Store) commit(batch []*writeReq) {
 	ctx := context.Background()
-	sqlTx, err := s.begin(ctx, batch)
+	tx, err := s.begin(ctx, batch)
 	if err != nil {
-		s.files.failed(err)
-		for _, r := range batch {
-			r.done <- err
-		}
+		s.fail(batch, err)
 		return
 	}
+	// Calls whose callers gave up while the transaction started are dropped.
+	live := batch[:0:0]
+	for _, r := range batch {
+		if r.state.CompareAndSwap(reqQueued, reqRunning) {
+			live = append(live, r)
+		} else {
+			r.done <- context.Canceled // abandoned: nobody reads it
+		}
+	}
+	if len(live) > 1 {
+		if s.run(tx, live, false) {
+			return
+		}
+		if tx, err = s.begin(ctx, live); err != nil {
+			s.fail(live, err)
+			return
+		}
+	}
+	s.run(tx, live, len(live) > 1)
+}
+
+// fail tells every caller of calls that their write failed with err.
+func (s *Store) fail(calls []*writeReq, err error) {
+	s.files.failed(err)
+	for _, r := range calls {
+		r.done <- err
+	}
+}
+
+// run runs calls in the transaction sqlTx, each in a savepoint if asked,
+// commits, and tells each caller the outcome. Without savepoints, a call
+// that fails while there are others undoes the transaction and run returns
+// false without telling anyone.
+func (s *Store) run(sqlTx *sql.Tx, calls []*writeReq, savepoints bool) bool {
+	ctx := context.Background()
 	// The connection is free again once the transaction ends: prepare what
 	// ran unprepared then.
 	defer s.stmts.fill(ctx)
 	tx := &wtx{Tx: sqlTx, stmts: s.stmts}
-	savepoints := len(batch) > 1
-	ran := make([]*writeReq, 0, len(batch))
-	for i, r := range batch {
-		if !r.state.CompareAndSwap(reqQueued, reqRunning) {
-			r.done <- context.Canceled // abandoned: nobody reads it
-			continue
-		}
+	ran := make([]*writeReq, 0, len(calls))
+	for i, r := range calls {
 		err := runOne(ctx, tx, r.fn, savepoints)
 		if err == nil {
 			ran = append(ran, r)
 			continue
+		}
+		if !savepoints && len(calls) > 1 {
+			_ = tx.Rollback()
+			return false
 		}
 		s.files.failed(err)
 		if !savepoints || errors.Is(err, errTxBroken) {
@@ -252,14 +287,14 @@ func (s *Store) commit(batch []*writeReq) {
 			for _, o := range ran {
 				o.done <- fmt.Errorf("batched write undone: %w", err)
 			}
-			for _, o := range batch[i+1:] {
+			for _, o := range calls[i+1:] {
 				o.done <- fmt.Errorf("batched write not run: %w", err)
 			}
-			return
+			return true
 		}
 		r.done <- err
 	}
-	err = tx.Commit()
+	err := tx.Commit()
 	// Before any caller hears of it: from now on the repeat cache must
 	// read again (a failed commit too, whatever it left).
 	s.commits.Add(1)
@@ -273,6 +308,7 @@ func (s *Store) commit(batch []*writeReq) {
 	for _, r := range ran {
 		r.done <- err
 	}
+	return true
 }
 
 var errTxBroken = errors.New("write transaction broken")
