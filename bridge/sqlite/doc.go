@@ -3,8 +3,9 @@
 // modernc.org/sqlite (no cgo).
 //
 // It owns the SQLite schema (embedded migrations, applied at Open), the
-// connection setup (WAL, synchronous=FULL, foreign keys, busy timeout) and
-// every SQL statement run against the file. It does not decide what a
+// connection setup (WAL, synchronous=FULL, foreign keys, busy timeout,
+// temporary storage in memory) and every SQL statement run against the
+// file. It does not decide what a
 // notification means beyond the ledger transitions documented on
 // bridge.Store, and it never reads a clock: every time comes from the caller.
 //
@@ -20,9 +21,11 @@
 // All writes go through one connection, one goroutine and BEGIN IMMEDIATE
 // transactions, so no call ever sees SQLITE_BUSY from this process. Writes
 // that arrive while a transaction commits are grouped into the next one (group
-// commit, each call in its own savepoint), so concurrent Accepts share one
-// fsync while every call still succeeds or fails on its own. A call returns
-// only after its transaction is durable. The writer keeps the statements it
+// commit), so concurrent Accepts share one fsync while every call still
+// succeeds or fails on its own: when a call fails, the batch runs again with
+// each call in a savepoint (journals in memory, temp_store=MEMORY). A call returns
+// only after its transaction is durable. A notification of a key the ledger
+// cannot hold yet (keyfilter.go) goes to the writer without a read first. The writer keeps the statements it
 // runs prepared on its connection, so SQL is parsed once, not on every call. Reads (Ledger, Outbox, Stats) use a
 // separate pool of read-only connections and never wait for writes.
 //
