@@ -20,14 +20,16 @@
 //
 // All writes go through one connection, one goroutine and BEGIN IMMEDIATE
 // transactions, so no call ever sees SQLITE_BUSY from this process. Writes
-// that arrive while a transaction commits are grouped into the next one (group
-// commit), so concurrent Accepts share one fsync while every call still
-// succeeds or fails on its own: when a call fails, the batch runs again with
-// each call in a savepoint (journals in memory, temp_store=MEMORY). A call returns
-// only after its transaction is durable. A notification of a key the ledger
-// cannot hold yet (keyfilter.go) goes to the writer without a read first. The writer keeps the statements it
-// runs prepared on its connection, so SQL is parsed once, not on every call. Reads (Ledger, Outbox, Stats) use a
-// separate pool of read-only connections and never wait for writes.
+// that arrive while a transaction commits are grouped into the next one
+// (group commit), so concurrent Accepts share one fsync while every call
+// still succeeds or fails on its own: when a call fails, the batch runs
+// again with each call in a savepoint (journals in memory,
+// temp_store=MEMORY). A call returns only after its transaction is durable.
+// The writer keeps the statements it runs prepared on its connection, so
+// SQL is parsed once, not on every call. Reads (Ledger, Outbox, Stats, the
+// repeat path) use a separate pool of read-only connections and never wait
+// for writes; a notification of a key the ledger cannot hold yet
+// (keyfilter.go) goes to the writer without a read first.
 //
 // # A failing file system
 //
