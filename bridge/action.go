@@ -15,38 +15,33 @@ import (
 
 // An action is what an item of an action kind (a level change, a cancel,
 // a solution) asks of the key's open ticket, as its kind states it
-// (levelAction, cancelAction, solutionAction); actionOp runs the steps
-// every action shares.
+// (levelAction, cancelAction, solutionAction). actionOp runs the steps
+// every action shares: decode the stored notification, let the kind state
+// the action, log it in a dry run, read the ticket when the action needs
+// it (a finished one releases the key), send, and read a refusal against
+// the ticket (afterRefusal).
 type action struct {
 	// skip: COC has what the action would send already (decided on an
-	// older state); recorded as skipped, nothing is sent, not even in a
-	// dry run.
+	// older state); nothing is sent, not even in a dry run.
 	skip bool
 	// what and fields describe the action in a dry run's log.
 	what   string
 	fields []zap.Field
-	// level is the level the ticket has once the action is sent ("": the
-	// one COC shows for it).
+	// level is the ticket's level once the action is sent ("": COC's).
 	level string
-	// read: the ticket is read before sending; a finished one releases
-	// the key.
+	// read: the ticket is read before sending.
 	read bool
 	// settle (nil: none) says what a ticket COC shows comes to without
 	// sending: before the send (when read) and after a refusal.
 	settle func(client.Ticket) (performed, bool)
-	// send makes the COC call, for the ticket read (zero when not read);
-	// sending names the call in its failure.
-	send    func(ctx context.Context, t client.Ticket) error
+	// send makes the COC call, for the ticket read (zero when not read),
+	// and returns the status it leaves the ticket in when that finishes
+	// it (the key is released); sending names the call in its failure.
+	send    func(ctx context.Context, t client.Ticket) (finished string, err error)
 	sending string
-	// finish (nil: the ticket stays open) returns the status a sent action
-	// leaves the ticket in: the key is released with it.
-	finish func(context.Context) string
 }
 
-// actionOp performs an item of an action kind: decode the stored
-// notification, let the kind state the action, log it in a dry run, read
-// the ticket when the action needs it, send, and read a refusal against
-// the ticket (afterRefusal).
+// actionOp performs the items of one action kind.
 type actionOp struct {
 	dl   *deliverer
 	kind func(d Delivery, msg *mapping.Message, log *zap.Logger) (action, error)
@@ -79,14 +74,11 @@ func (op actionOp) perform(ctx context.Context, d Delivery, log *zap.Logger) (pe
 			return p, nil
 		}
 	}
-	if err := a.send(ctx, t); err != nil {
+	finished, err := a.send(ctx, t)
+	if err != nil {
 		return op.dl.afterRefusal(ctx, d, failedAt(stepAct, fmt.Errorf("%s: %w", a.sending, err)), a.settle)
 	}
-	p := performed{TicketID: d.TicketID, Level: cmp.Or(a.level, t.Level), Result: deliverySent}
-	if a.finish != nil {
-		p.Finished = a.finish(ctx)
-	}
-	return p, nil
+	return performed{TicketID: d.TicketID, Finished: finished, Level: cmp.Or(a.level, t.Level), Result: deliverySent}, nil
 }
 
 // readTicket reads the ticket an action is for. COC not showing it is
@@ -103,8 +95,8 @@ func (dl *deliverer) readTicket(ctx context.Context, d Delivery) (client.Ticket,
 }
 
 // settled returns what an action records for t without sending: when COC
-// reports it finished the key is released with its status; otherwise
-// settle (nil: none) decides.
+// reports it finished (closed, cancelled, rejected, deleted) the key is
+// released with its status; otherwise settle (nil: none) decides.
 func (dl *deliverer) settled(d Delivery, t client.Ticket, settle func(client.Ticket) (performed, bool)) (performed, bool) {
 	if status, finished := ticketFinished(t, nil, dl.opts.Terminal); finished {
 		return performed{TicketID: d.TicketID, Finished: status, Level: t.Level, Result: deliveryReleased}, true
@@ -117,12 +109,10 @@ func (dl *deliverer) settled(d Delivery, t client.Ticket, settle func(client.Tic
 
 // afterRefusal decides what an action COC refused (sendErr, a failure
 // of stepAct) comes to. A refusal that sending again repeats
-// (refusedByCOC) is read against the ticket: when COC reports it finished
-// (closed, cancelled, rejected, deleted) the key is released with that
-// status; when settle (nil: none) says what the ticket's status comes to,
-// that is recorded; otherwise the refusal stands and the item is
-// dead-lettered (replayable). A ticket COC does not show is retried
-// (errNotVisible).
+// (refusedByCOC) is read against the ticket (settled: a finished ticket
+// releases the key, settle may record its status); otherwise the refusal
+// stands and the item is dead-lettered (replayable). A ticket COC does not
+// show is retried (errNotVisible).
 func (dl *deliverer) afterRefusal(ctx context.Context, d Delivery, sendErr error,
 	settle func(client.Ticket) (performed, bool)) (performed, error) {
 	if !refusedByCOC(sendErr) {
@@ -158,8 +148,8 @@ func (dl *deliverer) levelAction(d Delivery, msg *mapping.Message, _ *zap.Logger
 		fields:  []zap.Field{zap.String("level", d.Level), zap.String("coc_level", d.CocLevel), zap.String("reason", reason)},
 		level:   d.Level,
 		sending: fmt.Sprintf("change level of ticket %s to %s", d.TicketID, d.Level),
-		send: func(ctx context.Context, _ client.Ticket) error {
-			return o.COC.ChangeLevel(ctx, client.ChangeLevelRequest{TicketID: d.TicketID, Level: d.Level, Reason: reason})
+		send: func(ctx context.Context, _ client.Ticket) (string, error) {
+			return "", o.COC.ChangeLevel(ctx, client.ChangeLevelRequest{TicketID: d.TicketID, Level: d.Level, Reason: reason})
 		},
 	}, nil
 }
@@ -186,18 +176,18 @@ func (dl *deliverer) cancelAction(d Delivery, msg *mapping.Message, log *zap.Log
 			return performed{TicketID: d.TicketID, Level: t.Level, Result: deliverySkipped}, true
 		},
 		sending: "cancel ticket " + d.TicketID,
-		send: func(ctx context.Context, _ client.Ticket) error {
-			return o.COC.CancelTicket(ctx, client.CancelTicketRequest{TicketID: d.TicketID, Reason: reason})
-		},
-		// Read the cancelled status back for the ledger; COC took the
-		// cancel, so a failed read still releases the key.
-		finish: func(ctx context.Context) string {
+		send: func(ctx context.Context, _ client.Ticket) (string, error) {
+			if err := o.COC.CancelTicket(ctx, client.CancelTicketRequest{TicketID: d.TicketID, Reason: reason}); err != nil {
+				return "", err
+			}
+			// Read the cancelled status back for the ledger; COC took the
+			// cancel, so a failed read still releases the key.
 			if t, err := o.COC.GetTicket(ctx, d.TicketID); err == nil {
 				if status, _ := ticketFinished(t, nil, o.Terminal); status != "" {
-					return status
+					return status, nil
 				}
 			}
-			return statusCancelled
+			return statusCancelled, nil
 		},
 	}, nil
 }
@@ -246,11 +236,11 @@ func (dl *deliverer) solutionAction(d Delivery, msg *mapping.Message, _ *zap.Log
 		fields:  []zap.Field{zap.String("solution", req.Solution)},
 		read:    true,
 		sending: "submit solution to ticket " + d.TicketID,
-		send: func(ctx context.Context, t client.Ticket) error {
+		send: func(ctx context.Context, t client.Ticket) (string, error) {
 			if req.Regions == "" {
 				req.Regions = t.Regions
 			}
-			return o.COC.SubmitSolution(ctx, req)
+			return "", o.COC.SubmitSolution(ctx, req)
 		},
 	}, nil
 }
