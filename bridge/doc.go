@@ -21,7 +21,9 @@
 //   - deliver.go: the deliverer's workers: claim a due outbox item, perform
 //     it, record the result (Complete, Retry or DeadLetter).
 //   - operation.go: what each outbox item's Kind sends (operationFor);
-//     create.go is the create operation (look up, adopt or create).
+//     create.go is the create operation (look up, adopt or create);
+//     action.go the actions on an open ticket (level change, cancel,
+//     solution) and the steps they share.
 //   - outcome.go: the one classification of an attempt: done, retry,
 //     lookup-then-retry or dead.
 //   - backoff.go: the outbox's retry delay.

@@ -3,12 +3,8 @@ package bridge
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"go.uber.org/zap"
-
-	"github.com/coc-bridge/coc-bridge/client"
-	"github.com/coc-bridge/coc-bridge/mapping"
 )
 
 // An operation is what one outbox item asks of COC. A worker gets it from
@@ -19,7 +15,8 @@ import (
 //
 // A new kind needs: a Kind constant in store.go (added to Kinds), a type
 // implementing operation (one file, like create.go) that wraps its
-// failures with failedAt, a case in operationFor, its results in
+// failures with failedAt, or, for an action on the key's open ticket, a
+// function stating its action (action.go), a case in operationFor, its results in
 // deliveryResultsOf (metrics.go), and, when its success records more than
 // performed holds, a field in performed and Completion.
 type operation interface {
@@ -56,11 +53,11 @@ func (dl *deliverer) operationFor(d Delivery) operation {
 	case KindCreate:
 		return createOp{dl}
 	case KindLevel:
-		return levelOp{dl}
+		return actionOp{dl, dl.levelAction}
 	case KindCancel:
-		return cancelOp{dl}
+		return actionOp{dl, dl.cancelAction}
 	case KindSolution:
-		return solutionOp{dl}
+		return actionOp{dl, dl.solutionAction}
 	}
 	return unknownOp{}
 }
@@ -71,85 +68,4 @@ type unknownOp struct{}
 
 func (unknownOp) perform(_ context.Context, d Delivery, _ *zap.Logger) (performed, error) {
 	return performed{}, failedAt(stepPrepare, fmt.Errorf("unknown operation kind %q", d.Kind))
-}
-
-// decodeMessage decodes an action item's stored notification, for the
-// texts of the action.
-func decodeMessage(d Delivery) (*mapping.Message, error) {
-	if d.TicketID == "" {
-		return nil, failedAt(stepPrepare, fmt.Errorf("%s item without a ticket to act on", d.Kind))
-	}
-	msg, err := mapping.Decode(d.Message)
-	if err != nil {
-		return nil, failedAt(stepPrepare, fmt.Errorf("decode stored notification: %w", err))
-	}
-	return msg, nil
-}
-
-// readTicket reads the ticket an action is for. COC not showing it is
-// errNotVisible (retried); another failure is a lookup failure.
-func (dl *deliverer) readTicket(ctx context.Context, d Delivery) (client.Ticket, error) {
-	t, err := dl.opts.COC.GetTicket(ctx, d.TicketID)
-	switch {
-	case client.IsTicketNotFound(err):
-		return t, failedAt(stepLookup, fmt.Errorf("read ticket %s: %w: %w", d.TicketID, errNotVisible, err))
-	case err != nil:
-		return t, failedAt(stepLookup, fmt.Errorf("read ticket %s: %w", d.TicketID, err))
-	}
-	return t, nil
-}
-
-// finishedTicket returns what an action records for t when COC reports
-// it finished: the key is released with its status.
-func (dl *deliverer) finishedTicket(d Delivery, t client.Ticket) (performed, bool) {
-	status, finished := ticketFinished(t, nil, dl.opts.Terminal)
-	if !finished {
-		return performed{}, false
-	}
-	return performed{TicketID: d.TicketID, Finished: status, Level: t.Level, Result: deliveryReleased}, true
-}
-
-// afterRefusal decides what an action COC refused (sendErr, a failure
-// of stepAct) comes to. A refusal that sending again repeats
-// (refusedByCOC) is read against the ticket: when COC reports it finished
-// (closed, cancelled, rejected, deleted) the key is released with that
-// status; when settle (nil: none) says what the ticket's status comes to,
-// that is recorded; otherwise the refusal stands and the item is
-// dead-lettered (replayable). A ticket COC does not show is retried
-// (errNotVisible).
-func (dl *deliverer) afterRefusal(ctx context.Context, d Delivery, sendErr error,
-	settle func(client.Ticket) (performed, bool)) (performed, error) {
-	if !refusedByCOC(sendErr) {
-		return performed{}, sendErr
-	}
-	t, err := dl.readTicket(ctx, d)
-	switch {
-	case err != nil && outcome(err, nil) == OutcomeDead:
-		return performed{}, sendErr // the read is refused too (credentials): the refusal stands
-	case err != nil:
-		return performed{}, err
-	}
-	if p, ok := dl.finishedTicket(d, t); ok {
-		return p, nil
-	}
-	if settle != nil {
-		if p, ok := settle(t); ok {
-			return p, nil
-		}
-	}
-	return performed{}, sendErr
-}
-
-// dryRun logs an action a dry run does not send and records it as sent.
-func dryRun(log *zap.Logger, d Delivery, what string, fields ...zap.Field) performed {
-	log.Info("dry run: "+what+" not sent to COC", append(fields, zap.String("ticket_id", d.TicketID))...)
-	return performed{TicketID: d.TicketID, Result: deliveryDryRun}
-}
-
-// receivedAt is when the key's resolve arrived, for the texts naming it.
-func receivedAt(d Delivery) time.Time {
-	if d.ResolvedAt != nil {
-		return *d.ResolvedAt
-	}
-	return d.AcceptedAt
 }

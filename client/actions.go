@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"fmt"
-	"net/http"
 )
 
 // pathActions is the issue-ticket actions API (API.md 7).
@@ -116,12 +115,7 @@ func (c *Client) act(ctx context.Context, op, ticketID, reason, action string, p
 	if reason == "" {
 		return invalidAction(op, "the reason or solution text is empty")
 	}
-	body, err := marshal(actionRequest{TicketID: ticketID, Action: action, Params: params})
-	if err != nil {
-		return &Error{Operation: op, Class: ClassPermanent, Err: err}
-	}
-	return c.do(ctx, call{op: op, method: http.MethodPost, path: pathActions,
-		body: body, contentType: contentTypeJSONUTF8})
+	return c.postJSON(ctx, op, pathActions, actionRequest{TicketID: ticketID, Action: action, Params: params}, nil)
 }
 
 // invalidAction is the error of an action refused before sending.

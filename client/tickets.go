@@ -51,31 +51,23 @@ type CreateTicketResult struct {
 // ticket may exist: look it up with FindTicketsBySourceID before creating
 // again.
 func (c *Client) CreateIssueTicket(ctx context.Context, req CreateTicketRequest) (CreateTicketResult, error) {
-	body, err := marshal(req)
-	if err != nil {
-		return CreateTicketResult{}, &Error{Operation: OpCreateTicket, Class: ClassPermanent, Err: err}
-	}
 	var res CreateTicketResult
-	err = c.do(ctx, call{
-		op: OpCreateTicket, method: http.MethodPost, path: pathTickets,
-		body: body, contentType: contentTypeJSONUTF8,
-		decode: func(data json.RawMessage) error {
-			var w struct {
-				TicketID            flexString `json:"ticket_id"`
-				ID                  flexString `json:"id"`
-				IsStartProcess      flexBool   `json:"is_start_process"`
-				IsStartProcessAsync flexBool   `json:"is_start_process_async"`
-			}
-			if err := decodeObject(data, &w); err != nil {
-				return err
-			}
-			if w.TicketID == "" {
-				return fmt.Errorf("success answer without data.ticket_id")
-			}
-			res = CreateTicketResult{TicketID: string(w.TicketID), ID: string(w.ID),
-				IsStartProcess: bool(w.IsStartProcess), IsStartProcessAsync: bool(w.IsStartProcessAsync)}
-			return nil
-		},
+	err := c.postJSON(ctx, OpCreateTicket, pathTickets, req, func(data json.RawMessage) error {
+		var w struct {
+			TicketID            flexString `json:"ticket_id"`
+			ID                  flexString `json:"id"`
+			IsStartProcess      flexBool   `json:"is_start_process"`
+			IsStartProcessAsync flexBool   `json:"is_start_process_async"`
+		}
+		if err := decodeObject(data, &w); err != nil {
+			return err
+		}
+		if w.TicketID == "" {
+			return fmt.Errorf("success answer without data.ticket_id")
+		}
+		res = CreateTicketResult{TicketID: string(w.TicketID), ID: string(w.ID),
+			IsStartProcess: bool(w.IsStartProcess), IsStartProcessAsync: bool(w.IsStartProcessAsync)}
+		return nil
 	})
 	return res, err
 }
@@ -160,36 +152,41 @@ func (c *Client) FindTicketsBySourceID(ctx context.Context, sourceID string) ([]
 // tickets that keep accepts, in COC's order (an empty slice for none): COC's
 // filter is not trusted.
 func (c *Client) listTickets(ctx context.Context, req listRequest, keep func(Ticket) bool) ([]Ticket, error) {
-	body, err := marshal(req)
-	if err != nil {
-		return nil, &Error{Operation: OpListTickets, Class: ClassPermanent, Err: err}
-	}
 	found := []Ticket{}
-	err = c.do(ctx, call{
-		op: OpListTickets, method: http.MethodPost, path: pathListTickets,
-		body: body, contentType: contentTypeJSONUTF8,
-		decode: func(data json.RawMessage) error {
-			var w struct {
-				Tickets flexList[wireTicket] `json:"tickets"`
+	err := c.postJSON(ctx, OpListTickets, pathListTickets, req, func(data json.RawMessage) error {
+		var w struct {
+			Tickets flexList[wireTicket] `json:"tickets"`
+		}
+		// No data object is not "no match": after an ambiguous create
+		// that would lead to a second ticket.
+		if err := decodeObject(data, &w); err != nil {
+			return err
+		}
+		found = found[:0]
+		for _, wt := range w.Tickets {
+			if t := wt.ticket(); keep(t) {
+				found = append(found, t)
 			}
-			// No data object is not "no match": after an ambiguous create
-			// that would lead to a second ticket.
-			if err := decodeObject(data, &w); err != nil {
-				return err
-			}
-			found = found[:0]
-			for _, wt := range w.Tickets {
-				if t := wt.ticket(); keep(t) {
-					found = append(found, t)
-				}
-			}
-			return nil
-		},
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return found, nil
+}
+
+// postJSON POSTs v to path as operation op, marshalled once (marshal) so
+// that every attempt signs and sends the same bytes; decode (nil: none)
+// reads the data of a success answer. A body that does not marshal is
+// ClassPermanent.
+func (c *Client) postJSON(ctx context.Context, op, path string, v any, decode func(json.RawMessage) error) error {
+	body, err := marshal(v)
+	if err != nil {
+		return &Error{Operation: op, Class: ClassPermanent, Err: err}
+	}
+	return c.do(ctx, call{op: op, method: http.MethodPost, path: path,
+		body: body, contentType: contentTypeJSONUTF8, decode: decode})
 }
 
 // marshal encodes v as compact JSON without HTML escaping (as the SDK

@@ -32,21 +32,29 @@ func where(limit int, conds ...string) (clause string, args []any) {
 	return clause, args
 }
 
+// list runs selection with the key and state filters (where: "" matches
+// all) in order, at most limit rows (0: all), and scans every row; no row
+// is an empty slice.
+func list[T any](ctx context.Context, db querier, selection, order, key, state string, limit int,
+	scan func(pgx.Row) (T, error)) ([]T, error) {
+	w, args := where(limit, "key", key, "state", state)
+	rows, err := db.Query(ctx, selection+w+fmt.Sprintf(` ORDER BY %s LIMIT $%d`, order, len(args)), args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) { return scan(r) })
+}
+
 // Ledger implements bridge.Store: most recently updated first, then by key.
 // It writes this Store's buffered repeats first, so it counts every
 // notification this Store accepted (other replicas' within a second).
 func (s *Store) Ledger(ctx context.Context, f bridge.LedgerFilter) ([]bridge.LedgerEntry, error) {
-	out := []bridge.LedgerEntry{}
-	err := s.one(func(db querier) error {
+	var out []bridge.LedgerEntry
+	err := s.one(func(db querier) (err error) {
 		// A failed write keeps them buffered; the list shows what is stored.
 		_ = s.repeats.Flush(ctx, s.writeRepeats)
-		w, args := where(f.Limit, "key", f.Key, "state", string(f.State))
-		rows, err := db.Query(ctx, s.q(`SELECT `+ledgerCols+` FROM {ledger}`+w+
-			fmt.Sprintf(` ORDER BY updated_at DESC, key LIMIT $%d`, len(args))), args...)
-		if err != nil {
-			return err
-		}
-		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (bridge.LedgerEntry, error) { return scanEntry(r) })
+		out, err = list(ctx, db, s.q(`SELECT `+ledgerCols+` FROM {ledger}`), "updated_at DESC, key",
+			f.Key, string(f.State), f.Limit, scanEntry)
 		return err
 	})
 	if err != nil {
@@ -57,15 +65,10 @@ func (s *Store) Ledger(ctx context.Context, f bridge.LedgerFilter) ([]bridge.Led
 
 // Outbox implements bridge.Store: oldest accepted first, then by id.
 func (s *Store) Outbox(ctx context.Context, f bridge.OutboxFilter) ([]bridge.OutboxItem, error) {
-	out := []bridge.OutboxItem{}
-	err := s.one(func(db querier) error {
-		w, args := where(f.Limit, "key", f.Key, "state", string(f.State))
-		rows, err := db.Query(ctx, s.q(`SELECT `+itemCols+` FROM {outbox}`+w+
-			fmt.Sprintf(` ORDER BY accepted_at, id LIMIT $%d`, len(args))), args...)
-		if err != nil {
-			return err
-		}
-		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (bridge.OutboxItem, error) { return scanItem(r) })
+	var out []bridge.OutboxItem
+	err := s.one(func(db querier) (err error) {
+		out, err = list(ctx, db, s.q(`SELECT `+itemCols+` FROM {outbox}`), "accepted_at, id",
+			f.Key, string(f.State), f.Limit, scanItem)
 		return err
 	})
 	if err != nil {
