@@ -175,9 +175,6 @@ func scanEntryAndItem(row *sql.Row) (bridge.LedgerEntry, bool, liveItem, error) 
 func applyPlan(ctx context.Context, tx *wtx, n bridge.Notification, e bridge.LedgerEntry, id int64,
 	plan bridge.ItemPlan, lookupFirst bool) error {
 	msg := n.Message
-	if msg == nil {
-		msg = []byte{}
-	}
 	switch plan.Action {
 	case bridge.ItemInsert:
 		return queue(ctx, tx, n, e, plan.Kind, msg, lookupFirst)
@@ -197,13 +194,15 @@ func applyPlan(ctx context.Context, tx *wtx, n bridge.Notification, e bridge.Led
 		if !plan.Message {
 			return nil
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE outbox_message SET message = ? WHERE id = ?`, msg, id)
+		blob, enc := packMessage(msg)
+		_, err := tx.ExecContext(ctx, `UPDATE outbox_message SET message = ?, encoding = ? WHERE id = ?`, blob, enc, id)
 		return err
 	}
 	return nil
 }
 
-// queue inserts an outbox item of kind, due at once, and its message.
+// queue inserts an outbox item of kind, due at once, and its message
+// (packMessage).
 func queue(ctx context.Context, tx *wtx, n bridge.Notification, e bridge.LedgerEntry, kind bridge.Kind,
 	msg []byte, lookupFirst bool) error {
 	at := micros(n.ReceivedAt)
@@ -218,6 +217,7 @@ func queue(ctx context.Context, tx *wtx, n bridge.Notification, e bridge.LedgerE
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO outbox_message (id, message) VALUES (?, ?)`, id, msg)
+	blob, enc := packMessage(msg)
+	_, err = tx.ExecContext(ctx, `INSERT INTO outbox_message (id, message, encoding) VALUES (?, ?, ?)`, id, blob, enc)
 	return err
 }

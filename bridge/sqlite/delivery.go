@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/coc-bridge/coc-bridge/bridge"
 	"github.com/coc-bridge/coc-bridge/bridge/internal/columns"
 	"github.com/coc-bridge/coc-bridge/bridge/internal/lease"
@@ -32,10 +34,17 @@ func (s *Store) Claim(ctx context.Context, req bridge.ClaimRequest) ([]bridge.De
 				return cmp.Or(a.next.Compare(b.next), cmp.Compare(a.d.ID, b.d.ID))
 			})
 			for _, c := range got {
-				if err := tx.QueryRowContext(ctx, `SELECT m.message, `+columns.Prefixed("l", columns.ClaimLedger)+`
+				var enc string
+				if err := tx.QueryRowContext(ctx, `SELECT m.message, `+columns.Prefixed("l", columns.ClaimLedger)+`, m.encoding
 					FROM outbox_message m, ledger l WHERE m.id = ? AND l.key = ?`, c.d.ID, c.d.Key).
-					Scan(columns.ClaimDest(&c.d, stamps{})...); err != nil {
+					Scan(append(columns.ClaimDest(&c.d, stamps{}), &enc)...); err != nil {
 					return fmt.Errorf("read message and ledger entry of outbox item %d: %w", c.d.ID, err)
+				}
+				if c.d.Message, err = unpackMessage(c.d.Message, enc); err != nil {
+					// Delivered without it, the item is dead-lettered as
+					// having no valid notification; the others go on.
+					s.log.Error("stored notification cannot be read", zap.Int64("id", c.d.ID),
+						zap.String("key", c.d.Key), zap.Error(err))
 				}
 				out = append(out, c.d)
 			}
