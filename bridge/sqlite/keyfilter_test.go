@@ -59,3 +59,23 @@ func TestKeyFilterLearnsWritesAndLoadsAtOpen(t *testing.T) {
 		t.Fatalf("after reopen: new %v, never %v; want true, false", s.keys.mayHold("new"), s.keys.mayHold("never"))
 	}
 }
+
+// TestKeyWrittenByAnotherProcess: a key the filter does not know because
+// another process wrote it is still decided from what the ledger holds.
+func TestKeyWrittenByAnotherProcess(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.db")
+	s, other := openAt(t, path), openAt(t, path)
+	at := time.Unix(1_700_000_000, 0)
+	n := bridge.Notification{Key: "k", Receiver: "r", Firing: true, Level: "issues_level_2000", ReceivedAt: at}
+	if res, err := other.Accept(t.Context(), n); err != nil || res[0].Decision != bridge.DecisionCreate {
+		t.Fatalf("other store: %+v, %v; want create", res, err)
+	}
+	if s.keys.mayHold("k") {
+		t.Fatal("this store's filter holds a key only the other wrote")
+	}
+	n.ReceivedAt = at.Add(time.Second)
+	res, err := s.Accept(t.Context(), n)
+	if err != nil || res[0].Decision != bridge.DecisionSuppressPending || res[0].Entry.Notifications != 2 {
+		t.Fatalf("this store, firing: %+v, %v; want suppress_pending with 2 notifications", res, err)
+	}
+}
