@@ -40,8 +40,7 @@ type Store struct {
 	version  int
 	gate     gate.Gate
 
-	repeats     touch.Buffer // repeats answered from a read, not yet written
-	stopRepeats func()       // stops writing them every touch.Interval
+	repeats touch.Buffer // repeats answered from a read, not yet written
 }
 
 // New migrates the schema (under an advisory lock) and returns a Store using
@@ -60,11 +59,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 		return nil, fmt.Errorf("postgres store: %w", err)
 	}
 	s.version = v
-	s.stopRepeats = s.repeats.Start(func(ctx context.Context, m map[string]touch.Touch) error {
-		return s.gate.Do(errClosed, func() error { return s.writeRepeats(ctx, m) })
-	}, func(err error) {
-		s.log.Warn("cannot write the counts of repeated notifications yet; retrying", zap.Error(err))
-	})
+	s.repeats.Start(&s.gate, errClosed, s.writeRepeats, s.log)
 	s.log.Info("postgres store ready", zap.String("schema", opts.Schema), zap.Int("schema_version", v))
 	return s, nil
 }
@@ -105,11 +100,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 // Close waits for running calls to return. It closes the pool only when Open
 // created it. Calls after Close fail; calling Close again returns nil.
 func (s *Store) Close() error {
-	s.stopRepeats()
-	if !s.gate.Close() {
+	first, err := s.repeats.Close(&s.gate, s.writeRepeats)
+	if !first {
 		return nil
 	}
-	err := s.repeats.Drain(s.writeRepeats)
 	if s.ownsPool {
 		s.pool.Close()
 	}

@@ -57,12 +57,11 @@ type Store struct {
 	stmts *stmtCache // the writer's prepared statements
 	files *files     // lets go of the files while their file system fails
 
-	repeatRead  *sql.Stmt     // entryAndItemQuery on the readers
-	keys        *keyFilter    // the keys the ledger may hold: others skip repeatRead
-	repeats     touch.Buffer  // repeats answered from a read, not yet written
-	cache       repeatCache   // what the repeat path last read, by key
-	commits     atomic.Uint64 // the writer's commits so far (repeatCache)
-	stopRepeats func()        // stops writing them every touch.Interval
+	repeatRead *sql.Stmt     // entryAndItemQuery on the readers
+	keys       *keyFilter    // the keys the ledger may hold: others skip repeatRead
+	repeats    touch.Buffer  // repeats answered from a read, not yet written
+	cache      repeatCache   // what the repeat path last read, by key
+	commits    atomic.Uint64 // the writer's commits so far (repeatCache)
 
 	writes     chan *writeReq
 	writerDone chan struct{}
@@ -162,11 +161,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s.stmts = newStmtCache(s.wdb)
 	s.files = &files{log: s.log, path: path, wdb: s.wdb, rdb: s.rdb, readConns: readConns}
 	go s.runWriter()
-	s.stopRepeats = s.repeats.Start(func(ctx context.Context, m map[string]touch.Touch) error {
-		return s.gate.Do(errClosed, func() error { return s.writeRepeats(ctx, m) })
-	}, func(err error) {
-		s.log.Warn("cannot write the counts of repeated notifications yet; retrying", zap.Error(err))
-	})
+	s.repeats.Start(&s.gate, errClosed, s.writeRepeats, s.log)
 	s.log.Info("sqlite store opened", zap.String("path", path), zap.Int("schema_version", version))
 	return s, nil
 }
@@ -174,11 +169,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 // Close waits for running calls to return, stops the writer and closes the
 // file. Calls after Close fail. Calling Close again returns nil.
 func (s *Store) Close() error {
-	s.stopRepeats()
-	if !s.gate.Close() {
+	first, err := s.repeats.Close(&s.gate, s.writeRepeats)
+	if !first {
 		return nil
 	}
-	err := s.repeats.Drain(s.writeRepeats)
 	close(s.writes)
 	<-s.writerDone
 	return errors.Join(err, s.repeatRead.Close(), s.rdb.Close(), s.wdb.Close())

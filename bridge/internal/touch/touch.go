@@ -11,13 +11,16 @@ import (
 	"sync"
 	"time"
 
+	"go.uber.org/zap"
+
+	"github.com/coc-bridge/coc-bridge/bridge/internal/gate"
 	"github.com/coc-bridge/coc-bridge/bridge/internal/loop"
 )
 
 // Interval is how often Start's loop flushes the buffer.
 const Interval = time.Second
 
-// Timeout bounds one write of the buffer, in Start's loop and in Drain.
+// Timeout bounds one write of the buffer, in Start's loop and in Close.
 const Timeout = 10 * time.Second
 
 // MaxKeys bounds the buffer: with as many keys waiting, Add refuses more and
@@ -34,9 +37,14 @@ type Touch struct {
 
 // Buffer collects touches; the zero value is empty and ready to use.
 type Buffer struct {
-	mu sync.Mutex
-	m  map[string]Touch
+	mu   sync.Mutex
+	m    map[string]Touch
+	stop func() // ends Start's loop; nil before Start
 }
+
+// WriteFunc writes touches to the store: counts add, times only move
+// forward.
+type WriteFunc func(context.Context, map[string]Touch) error
 
 // Add records one repeat of key received at at and returns what the key's
 // buffered touch is now. ok is false when the buffer is full and key not in
@@ -92,7 +100,7 @@ func (b *Buffer) Restore(m map[string]Touch) {
 // Flush writes what b holds through write and puts it back if write fails.
 // Writes are commutative (counts add, times only move forward), so a
 // flush may run next to any other write of the same keys.
-func (b *Buffer) Flush(ctx context.Context, write func(context.Context, map[string]Touch) error) error {
+func (b *Buffer) Flush(ctx context.Context, write WriteFunc) error {
 	m := b.Take()
 	if len(m) == 0 {
 		return nil
@@ -105,39 +113,49 @@ func (b *Buffer) Flush(ctx context.Context, write func(context.Context, map[stri
 }
 
 // run flushes b through write every Interval until ctx is done; each flush
-// gets Timeout. A failed flush is reported to onError and retried at the
-// next tick with what came since.
-func (b *Buffer) run(ctx context.Context, write func(context.Context, map[string]Touch) error, onError func(error)) {
+// gets Timeout. A failed flush is logged and retried at the next tick with
+// what came since.
+func (b *Buffer) run(ctx context.Context, write WriteFunc, log *zap.Logger) {
 	loop.Repeat(ctx, Interval, func() time.Duration {
 		fctx, cancel := context.WithTimeout(ctx, Timeout)
 		defer cancel()
 		if err := b.Flush(fctx, write); err != nil && ctx.Err() == nil {
-			onError(err)
+			log.Warn("cannot write the counts of repeated notifications yet; retrying", zap.Error(err))
 		}
 		return Interval
 	})
 }
 
-// Start runs run in a goroutine of its own and returns the function that
-// stops it and waits for it to return (a second call returns at once).
-// What is left in b is the caller's to Drain once no repeat can be added
-// any more.
-func (b *Buffer) Start(write func(context.Context, map[string]Touch) error, onError func(error)) (stop func()) {
+// Start writes b every Interval in a goroutine of its own, each write a
+// call of the store through g (closed is what a write returns once g is
+// closed), until Close.
+func (b *Buffer) Start(g *gate.Gate, closed error, write WriteFunc, log *zap.Logger) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		b.run(ctx, write, onError)
+		b.run(ctx, func(ctx context.Context, m map[string]Touch) error {
+			return g.Do(closed, func() error { return write(ctx, m) })
+		}, log)
 	}()
-	return func() {
+	b.stop = func() {
 		cancel()
 		<-done
 	}
 }
 
-// Drain is the last Flush, at a store's Close, bounded by Timeout.
-func (b *Buffer) Drain(write func(context.Context, map[string]Touch) error) error {
+// Close is the first step of the store's Close: it stops Start's loop,
+// closes g (waiting for the store's running calls, so no repeat can be added
+// any more) and writes what is left through write, bounded by Timeout.
+// first is false, with nothing written, when g was closed before.
+func (b *Buffer) Close(g *gate.Gate, write WriteFunc) (first bool, err error) {
+	if b.stop != nil {
+		b.stop() // returns at once the second time
+	}
+	if !g.Close() {
+		return false, nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 	defer cancel()
-	return b.Flush(ctx, write)
+	return true, b.Flush(ctx, write)
 }

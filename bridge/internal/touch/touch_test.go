@@ -6,6 +6,10 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"go.uber.org/zap/zaptest"
+
+	"github.com/coc-bridge/coc-bridge/bridge/internal/gate"
 )
 
 func TestAddCountsAndKeepsTheLatestTime(t *testing.T) {
@@ -71,13 +75,17 @@ func TestFailedFlushKeepsEverything(t *testing.T) {
 	}
 }
 
-func TestStartWritesEveryIntervalAndStops(t *testing.T) {
-	var b Buffer
+func TestStartWritesEveryIntervalUntilClose(t *testing.T) {
+	var (
+		b Buffer
+		g gate.Gate
+	)
+	closed := errors.New("closed")
 	wrote := make(chan map[string]Touch, 1)
-	stop := b.Start(func(ctx context.Context, m map[string]Touch) error {
+	b.Start(&g, closed, func(ctx context.Context, m map[string]Touch) error {
 		wrote <- m
 		return nil
-	}, func(err error) { t.Errorf("onError(%v)", err) })
+	}, zaptest.NewLogger(t))
 	b.Add("k", time.Unix(100, 0))
 	select {
 	case m := <-wrote:
@@ -87,6 +95,24 @@ func TestStartWritesEveryIntervalAndStops(t *testing.T) {
 	case <-time.After(10 * Interval):
 		t.Fatal("nothing written within ten intervals")
 	}
-	stop()
-	stop() // a second stop returns at once
+	// Close writes what came since, once, and only the first time.
+	b.Add("k", time.Unix(101, 0))
+	var last map[string]Touch
+	first, err := b.Close(&g, func(_ context.Context, m map[string]Touch) error {
+		last = m
+		return nil
+	})
+	if !first || err != nil || last["k"].N != 1 {
+		t.Fatalf("Close: first %v, %v, wrote %v; want true, nil, k once", first, err, last)
+	}
+	if g.Do(closed, func() error { return nil }) != closed {
+		t.Fatal("the store's gate is open after Close")
+	}
+	b.Add("k", time.Unix(102, 0))
+	if first, err := b.Close(&g, func(context.Context, map[string]Touch) error {
+		t.Error("second Close wrote")
+		return nil
+	}); first || err != nil {
+		t.Fatalf("second Close: first %v, %v; want false, nil", first, err)
+	}
 }
