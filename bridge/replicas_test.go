@@ -3,6 +3,7 @@ package bridge_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -34,11 +35,28 @@ func TestReplicasShareOnePostgres(t *testing.T) {
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
 
+	// Replica 2's COC calls hang until it is killed, so it is killed holding
+	// every item it claimed, whatever the machine's speed.
+	stopHanging := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-stopHanging:
+		}
+		http.Error(w, "replica 2 is killed", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(hang.Close)
+	t.Cleanup(func() { close(stopHanging) }) // runs first
+
 	const lease = 2 * time.Second
 	replicas := make([]*env, 3)
 	for i := range replicas {
+		url := srv.URL
+		if i == 2 {
+			url = hang.URL
+		}
 		replicas[i] = newEnv(t, envOptions{
-			fake: fake, cocURL: srv.URL, lease: lease, grace: time.Millisecond,
+			fake: fake, cocURL: url, lease: lease, grace: time.Millisecond,
 			openStore: func(t *testing.T) bridge.Store {
 				s, err := postgres.Open(context.Background(), dsn, postgres.Options{})
 				if err != nil {
@@ -51,41 +69,41 @@ func TestReplicasShareOnePostgres(t *testing.T) {
 	}
 
 	const groups = 40
-	held := func() (n int) {
-		for _, it := range replicas[0].outbox() {
-			if strings.HasPrefix(it.LeaseOwner, "replica-2/") {
-				n++
-			}
-		}
-		return n
-	}
 	var wg sync.WaitGroup
-	alive, killed := replicas, false
+	alive := replicas
 	for g := range groups {
 		body := firing(fmt.Sprintf("Replica%02d", g))
 		for _, r := range alive {
 			wg.Go(func() { r.mustAccept(body) })
 		}
-		if g >= groups/2 && !killed {
-			// Kill replica 2 mid-storm, once it holds an item (it may start
-			// its workers late on a busy machine): it stops at once and its
-			// store is gone, so the items it holds keep their lease until it
+		if g == groups/2 {
+			// Kill replica 2 mid-storm, once it holds an item (its workers
+			// may start late on a busy machine): it stops at once and its
+			// store is gone, so items it holds keep their lease until it
 			// expires.
 			wg.Wait()
-			if held() == 0 {
-				continue
-			}
+			waitFor(t, 10*time.Second, "replica 2 to hold an outbox item", func() bool {
+				for _, it := range replicas[0].outbox() {
+					if strings.HasPrefix(it.LeaseOwner, "replica-2/") {
+						return true
+					}
+				}
+				return false
+			})
 			replicas[2].kill()
-			alive, killed = replicas[:2], true
-			if held() == 0 {
-				t.Fatal("the killed replica finished its items as it was killed: the test proves no take-over")
+			alive = replicas[:2]
+			held := 0
+			for _, it := range replicas[0].outbox() {
+				if strings.HasPrefix(it.LeaseOwner, "replica-2/") {
+					held++
+				}
+			}
+			if held == 0 {
+				t.Fatal("the killed replica held no outbox item: the test proves no take-over")
 			}
 		}
 	}
 	wg.Wait()
-	if !killed {
-		t.Fatal("replica 2 held no outbox item in the second half of the storm: the test proves no take-over")
-	}
 
 	survivor := replicas[0]
 	waitFor(t, 60*time.Second, "one open ticket per group", func() bool {
