@@ -119,10 +119,20 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s.wdb.SetConnMaxLifetime(0)
 	s.wdb.SetConnMaxIdleTime(0)
 
-	version, err := migrate(ctx, s.wdb, s.log)
-	if err != nil {
+	// fail closes what Open has opened so far.
+	fail := func(err error) (*Store, error) {
+		if s.repeatRead != nil {
+			s.repeatRead.Close()
+		}
+		if s.rdb != nil {
+			s.rdb.Close()
+		}
 		s.wdb.Close()
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+	}
+	version, err := migrate(ctx, s.wdb, s.log)
+	if err != nil {
+		return fail(err)
 	}
 
 	// Opened after the writer has switched the file to WAL, so readers
@@ -133,29 +143,19 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		"mode":          "rw",
 	}))
 	if err != nil {
-		s.wdb.Close()
-		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+		return fail(err)
 	}
 	s.rdb.SetMaxOpenConns(readConns)
 	s.rdb.SetMaxIdleConns(readConns)
 	if err := s.rdb.PingContext(ctx); err != nil {
-		s.wdb.Close()
-		s.rdb.Close()
-		return nil, fmt.Errorf("open sqlite store %s: readers: %w", path, err)
+		return fail(fmt.Errorf("readers: %w", err))
 	}
-
 	if s.repeatRead, err = s.rdb.PrepareContext(ctx, entryAndItemQuery); err != nil {
-		s.wdb.Close()
-		s.rdb.Close()
-		return nil, fmt.Errorf("open sqlite store %s: readers: %w", path, err)
+		return fail(fmt.Errorf("readers: %w", err))
 	}
-
 	s.keys = newKeyFilter()
 	if err := s.keys.load(ctx, s.rdb); err != nil {
-		s.repeatRead.Close()
-		s.wdb.Close()
-		s.rdb.Close()
-		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+		return fail(err)
 	}
 
 	s.stmts = newStmtCache(s.wdb)
