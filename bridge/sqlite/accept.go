@@ -51,7 +51,7 @@ func (s *Store) Accept(ctx context.Context, batch ...bridge.Notification) ([]bri
 		var err error
 		res, err = bridge.AcceptInOrder(batch, func(n bridge.Notification) (bridge.AcceptResult, error) {
 			n.ReceivedAt = utc(n.ReceivedAt) // the storage precision, so the result equals what is read back
-			r, err := acceptOne(ctx, tx, n)
+			r, err := acceptOne(ctx, tx, n, !s.keys.mayHold(n.Key))
 			if err == nil && r.Decision != bridge.DecisionResolvedUnknown {
 				s.keys.add(n.Key)
 			}
@@ -111,8 +111,27 @@ func (s *Store) writeRepeats(ctx context.Context, m map[string]touch.Touch) erro
 }
 
 // acceptOne applies one notification in the writer's transaction: the
-// decision is bridge.PlanAccept's.
-func acceptOne(ctx context.Context, tx *wtx, n bridge.Notification) (bridge.AcceptResult, error) {
+// decision is bridge.PlanAccept's. A key the filter has never seen (fresh)
+// is decided as new without reading the ledger, and its entry inserted only
+// if it is not there after all: another process may have written it, and
+// then the key is read and decided as any other.
+func acceptOne(ctx context.Context, tx *wtx, n bridge.Notification, fresh bool) (bridge.AcceptResult, error) {
+	if fresh {
+		d, e, plan := bridge.PlanAccept(bridge.LedgerEntry{}, false, n, bridge.ItemRef{})
+		if d == bridge.DecisionResolvedUnknown {
+			return bridge.AcceptResult{Decision: d}, nil
+		}
+		inserted, err := insertEntry(ctx, tx, e)
+		if err != nil {
+			return bridge.AcceptResult{}, fmt.Errorf("write ledger: %w", err)
+		}
+		if inserted {
+			if err := applyPlan(ctx, tx, n, e, 0, plan, n.LookupBeforeCreate); err != nil {
+				return bridge.AcceptResult{}, fmt.Errorf("write outbox: %w", err)
+			}
+			return bridge.AcceptResult{Decision: d, Entry: e}, nil
+		}
+	}
 	cur, found, it, err := getEntryAndItem(ctx, tx, n.Key, micros(n.ReceivedAt))
 	if err != nil {
 		return bridge.AcceptResult{}, fmt.Errorf("read ledger: %w", err)

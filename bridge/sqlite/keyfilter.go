@@ -19,10 +19,11 @@ const (
 // keyFilter remembers, with false positives only, which issue keys the
 // ledger may hold, so a notification of a key it cannot hold (a new group)
 // goes straight to the writer instead of first paying for a read that finds
-// nothing. The filter only ever skips that read: the writer decides every
-// key from its own read in the transaction, so a key the filter does not
-// know (one another process added) is decided right too, and a key it
-// wrongly reports as maybe held costs the read, as before.
+// nothing, and the writer inserts its entry without reading it either. The
+// filter never decides alone: that insert does nothing when the key is in
+// the ledger after all (another process added it), and the writer then
+// reads the key and decides it as any other; a key the filter wrongly
+// reports as maybe held costs the reads, as before.
 //
 // It is a Bloom filter of fixed size: with 100,000 keys in the ledger about
 // one new key in 200,000 is read first, with 1,000,000 about one in 50;

@@ -70,3 +70,16 @@ func putEntry(ctx context.Context, tx *wtx, e bridge.LedgerEntry) error {
 			on_resolve = excluded.on_resolve, resolve_handled_at = excluded.resolve_handled_at`, entryArgs(e)...)
 	return err
 }
+
+// insertEntry inserts e unless its key is in the ledger already, and
+// reports whether it did.
+func insertEntry(ctx context.Context, tx *wtx, e bridge.LedgerEntry) (bool, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO ledger (`+ledgerCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (key) DO NOTHING`, entryArgs(e)...)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
