@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"go.uber.org/zap"
 	"modernc.org/sqlite"
@@ -191,30 +192,77 @@ func (s *Store) write(ctx context.Context, fn writeFunc) error {
 	}
 }
 
+// Group commit under load: when the writer's last commit carried more than
+// one call, other callers are sending too, and the writer waits up to
+// lingerWait for lingerCalls of them before it starts the next transaction.
+// Every commit writes about ten pages whatever its size (the tail pages of
+// the tables and indexes that grow in order) and each fsync costs the same,
+// so under load fuller commits take more notifications per second than
+// prompt small ones; a lone call, after a commit of one, never waits.
+// BENCHMARKS.md, "Issue 14: group commit under load", measured the values.
+const (
+	lingerCalls = 8
+	lingerWait  = 300 * time.Microsecond
+)
+
+// linger is how long and for how many calls the writer waits to fill a
+// batch (see lingerCalls); a zero wait never waits.
+type linger struct {
+	calls int
+	wait  time.Duration
+}
+
 // runWriter is the only goroutine that writes. It takes every write that is
-// waiting (up to maxBatch) and runs them in one transaction, so concurrent
-// calls share one commit and one fsync.
+// waiting (up to maxBatch, lingering under load) and runs them in one
+// transaction, so concurrent calls share one commit and one fsync.
 func (s *Store) runWriter() {
 	defer close(s.writerDone)
 	defer s.stmts.close()
 	batch := make([]*writeReq, 0, s.maxBatch)
+	l := linger{calls: lingerCalls, wait: lingerWait}
+	last := 0
 	for first := range s.writes {
-		batch = append(batch[:0], first)
-	fill:
-		for len(batch) < s.maxBatch {
-			select {
-			case r, ok := <-s.writes:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, r)
-			default:
-				break fill
-			}
-		}
+		batch = gather(s.writes, append(batch[:0], first), s.maxBatch, last > 1, l)
+		last = len(batch)
 		s.commit(batch)
 		clear(batch)
 	}
+}
+
+// gather adds to batch the calls waiting in writes, up to max calls. When
+// wait is set, it waits up to l.wait (from its start) for the batch to
+// reach l.calls. It returns early when writes is closed.
+func gather(writes <-chan *writeReq, batch []*writeReq, max int, wait bool, l linger) []*writeReq {
+	var deadline <-chan time.Time
+	for len(batch) < max {
+		select {
+		case r, ok := <-writes:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, r)
+			continue
+		default:
+		}
+		if !wait || l.wait <= 0 || len(batch) >= l.calls {
+			return batch
+		}
+		if deadline == nil {
+			t := time.NewTimer(l.wait)
+			defer t.Stop()
+			deadline = t.C
+		}
+		select {
+		case r, ok := <-writes:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, r)
+		case <-deadline:
+			return batch
+		}
+	}
+	return batch
 }
 
 // commit runs batch in one transaction: first all its calls together, and
