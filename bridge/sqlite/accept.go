@@ -116,31 +116,30 @@ func (s *Store) writeRepeats(ctx context.Context, m map[string]touch.Touch) erro
 // if it is not there after all: another process may have written it, and
 // then the key is read and decided as any other.
 func acceptOne(ctx context.Context, tx *wtx, n bridge.Notification, fresh bool) (bridge.AcceptResult, error) {
-	if fresh {
-		d, e, plan := bridge.PlanAccept(bridge.LedgerEntry{}, false, n, bridge.ItemRef{})
-		if d == bridge.DecisionResolvedUnknown {
-			return bridge.AcceptResult{Decision: d}, nil
+	var (
+		cur   bridge.LedgerEntry
+		found bool
+		it    liveItem
+	)
+	if !fresh {
+		var err error
+		if cur, found, it, err = getEntryAndItem(ctx, tx, n.Key, micros(n.ReceivedAt)); err != nil {
+			return bridge.AcceptResult{}, fmt.Errorf("read ledger: %w", err)
 		}
-		inserted, err := insertEntry(ctx, tx, e)
-		if err != nil {
-			return bridge.AcceptResult{}, fmt.Errorf("write ledger: %w", err)
-		}
-		if inserted {
-			if err := applyPlan(ctx, tx, n, e, 0, plan, n.LookupBeforeCreate); err != nil {
-				return bridge.AcceptResult{}, fmt.Errorf("write outbox: %w", err)
-			}
-			return bridge.AcceptResult{Decision: d, Entry: e}, nil
-		}
-	}
-	cur, found, it, err := getEntryAndItem(ctx, tx, n.Key, micros(n.ReceivedAt))
-	if err != nil {
-		return bridge.AcceptResult{}, fmt.Errorf("read ledger: %w", err)
 	}
 	d, e, plan := bridge.PlanAccept(cur, found, n, it.ref)
 	if d == bridge.DecisionResolvedUnknown {
 		return bridge.AcceptResult{Decision: d}, nil
 	}
-	if err := putEntry(ctx, tx, e); err != nil {
+	if fresh {
+		inserted, err := insertEntry(ctx, tx, e)
+		if err != nil {
+			return bridge.AcceptResult{}, fmt.Errorf("write ledger: %w", err)
+		}
+		if !inserted {
+			return acceptOne(ctx, tx, n, false)
+		}
+	} else if err := putEntry(ctx, tx, e); err != nil {
 		return bridge.AcceptResult{}, fmt.Errorf("write ledger: %w", err)
 	}
 	if err := applyPlan(ctx, tx, n, e, it.id, plan, n.LookupBeforeCreate && !found); err != nil {

@@ -22,8 +22,8 @@
 // transactions, so no call ever sees SQLITE_BUSY from this process. Writes
 // that arrive while a transaction commits are grouped into the next one
 // (group commit), so concurrent Accepts share one fsync; under load (the
-// last commit carried more than one call) the writer waits up to 300 µs for
-// eight calls before it begins (writer.go, lingerCalls). Every call still
+// last commit carried more than one call) the writer waits briefly for more
+// calls before it begins (writer.go, lingerCalls). Every call still
 // succeeds or fails on its own: when a call fails, the batch runs
 // again with each call in a savepoint (journals in memory,
 // temp_store=MEMORY). A call returns only after its transaction is durable.

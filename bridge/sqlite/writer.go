@@ -199,18 +199,12 @@ func (s *Store) write(ctx context.Context, fn writeFunc) error {
 // the tables and indexes that grow in order) and each fsync costs the same,
 // so under load fuller commits take more notifications per second than
 // prompt small ones; a lone call, after a commit of one, never waits.
-// BENCHMARKS.md, "Issue 14: group commit under load", measured the values.
+// BENCHMARKS.md, "Issue 14: new groups on SQLite, third pass", measured the
+// values.
 const (
 	lingerCalls = 8
 	lingerWait  = 300 * time.Microsecond
 )
-
-// linger is how long and for how many calls the writer waits to fill a
-// batch (see lingerCalls); a zero wait never waits.
-type linger struct {
-	calls int
-	wait  time.Duration
-}
 
 // runWriter is the only goroutine that writes. It takes every write that is
 // waiting (up to maxBatch, lingering under load) and runs them in one
@@ -219,20 +213,22 @@ func (s *Store) runWriter() {
 	defer close(s.writerDone)
 	defer s.stmts.close()
 	batch := make([]*writeReq, 0, s.maxBatch)
-	l := linger{calls: lingerCalls, wait: lingerWait}
-	last := 0
+	var wait time.Duration // lingerWait after a commit of more than one call
 	for first := range s.writes {
-		batch = gather(s.writes, append(batch[:0], first), s.maxBatch, last > 1, l)
-		last = len(batch)
+		batch = gather(s.writes, append(batch[:0], first), s.maxBatch, lingerCalls, wait)
+		wait = 0
+		if len(batch) > 1 {
+			wait = lingerWait
+		}
 		s.commit(batch)
 		clear(batch)
 	}
 }
 
-// gather adds to batch the calls waiting in writes, up to max calls. When
-// wait is set, it waits up to l.wait (from its start) for the batch to
-// reach l.calls. It returns early when writes is closed.
-func gather(writes <-chan *writeReq, batch []*writeReq, max int, wait bool, l linger) []*writeReq {
+// gather adds to batch the calls waiting in writes, up to max calls, and
+// waits up to wait (from its start) for the batch to reach calls. It
+// returns early when writes is closed.
+func gather(writes <-chan *writeReq, batch []*writeReq, max, calls int, wait time.Duration) []*writeReq {
 	var deadline <-chan time.Time
 	for len(batch) < max {
 		select {
@@ -244,11 +240,11 @@ func gather(writes <-chan *writeReq, batch []*writeReq, max int, wait bool, l li
 			continue
 		default:
 		}
-		if !wait || l.wait <= 0 || len(batch) >= l.calls {
+		if wait <= 0 || len(batch) >= calls {
 			return batch
 		}
 		if deadline == nil {
-			t := time.NewTimer(l.wait)
+			t := time.NewTimer(wait)
 			defer t.Stop()
 			deadline = t.C
 		}

@@ -7,9 +7,9 @@ import (
 
 // gatherAsync runs gather on its own goroutine and returns its result
 // channel.
-func gatherAsync(writes chan *writeReq, wait bool, l linger) <-chan []*writeReq {
+func gatherAsync(writes chan *writeReq, calls int, wait time.Duration) <-chan []*writeReq {
 	out := make(chan []*writeReq, 1)
-	go func() { out <- gather(writes, []*writeReq{{}}, 128, wait, l) }()
+	go func() { out <- gather(writes, []*writeReq{{}}, 128, calls, wait) }()
 	return out
 }
 
@@ -32,13 +32,13 @@ func TestGatherTakesWhatIsWaiting(t *testing.T) {
 	writes := make(chan *writeReq, 8)
 	writes <- &writeReq{}
 	writes <- &writeReq{}
-	// After a commit of one call, nothing more is waited for.
-	batchOf(t, gatherAsync(writes, false, linger{calls: 8, wait: time.Hour}), 3)
+	// After a commit of one call (no wait), nothing more is waited for.
+	batchOf(t, gatherAsync(writes, 8, 0), 3)
 }
 
 func TestGatherUnderLoadWaitsForCalls(t *testing.T) {
 	writes := make(chan *writeReq)
-	got := gatherAsync(writes, true, linger{calls: 3, wait: time.Hour})
+	got := gatherAsync(writes, 3, time.Hour)
 	// Each send blocks until gather takes it: one it does not take means it
 	// stopped waiting before the batch reached 3.
 	for i := range 2 {
@@ -53,12 +53,12 @@ func TestGatherUnderLoadWaitsForCalls(t *testing.T) {
 
 func TestGatherLingerIsBounded(t *testing.T) {
 	writes := make(chan *writeReq)
-	batchOf(t, gatherAsync(writes, true, linger{calls: 8, wait: time.Millisecond}), 1)
+	batchOf(t, gatherAsync(writes, 8, time.Millisecond), 1)
 }
 
 func TestGatherReturnsWhenWritesClose(t *testing.T) {
 	writes := make(chan *writeReq)
-	got := gatherAsync(writes, true, linger{calls: 8, wait: time.Hour})
+	got := gatherAsync(writes, 8, time.Hour)
 	close(writes)
 	batchOf(t, got, 1)
 }
@@ -68,7 +68,7 @@ func TestGatherStopsAtMaxBatch(t *testing.T) {
 	for range 4 {
 		writes <- &writeReq{}
 	}
-	out := gather(writes, []*writeReq{{}}, 3, true, linger{calls: 8, wait: time.Hour})
+	out := gather(writes, []*writeReq{{}}, 3, 8, time.Hour)
 	if len(out) != 3 || len(writes) != 2 {
 		t.Fatalf("batch of %d calls with %d left waiting, want 3 and 2", len(out), len(writes))
 	}
